@@ -1,0 +1,60 @@
+"""sandlot: run and talk to processes in sandboxes (local, SSH, Daytona) on anyio."""
+
+from __future__ import annotations
+
+from ._errors import (
+    AuthenticationFailed,
+    CommandNotFound,
+    ConnectionFailed,
+    ConnectionLost,
+    HostKeyRejected,
+    HostUnreachable,
+    InvalidArgument,
+    InvalidSandboxURL,
+    LaunchError,
+    NotSupported,
+    ProcessExited,
+    ProcessFailed,
+    SandboxNotFound,
+    SandlotError,
+    StreamBroken,
+    StreamClosed,
+    UnknownJob,
+)
+from ._process import Process, Terminal
+from ._records import Capabilities, ExecResult, ExitStatus, TerminalSize
+from ._sandbox import Sandbox, open_sandbox
+from ._streams import ProcessInput, ProcessOutput
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthenticationFailed",
+    "Capabilities",
+    "CommandNotFound",
+    "ConnectionFailed",
+    "ConnectionLost",
+    "ExecResult",
+    "ExitStatus",
+    "HostKeyRejected",
+    "HostUnreachable",
+    "InvalidArgument",
+    "InvalidSandboxURL",
+    "LaunchError",
+    "NotSupported",
+    "Process",
+    "ProcessExited",
+    "ProcessFailed",
+    "ProcessInput",
+    "ProcessOutput",
+    "Sandbox",
+    "SandboxNotFound",
+    "SandlotError",
+    "StreamBroken",
+    "StreamClosed",
+    "Terminal",
+    "TerminalSize",
+    "UnknownJob",
+    "__version__",
+    "open_sandbox",
+]

@@ -1,0 +1,105 @@
+"""The local backend: processes on this machine, each the leader of its own process group."""
+
+from __future__ import annotations
+
+import os
+import signal as _signal
+import subprocess
+
+import anyio
+from anyio.abc import Process as AnyioProcess
+
+from .._errors import CommandNotFound, LaunchError
+from .._records import Capabilities, ExitStatus
+from .._transport import FailedLaunch, LaunchSpec, RawProcess, Transport
+from ._local_pty import start_pty
+
+
+def launch_error(exc: OSError, spec: LaunchSpec) -> LaunchError:
+    """Translate the OSError of a failed exec into the error ``ready`` raises."""
+    if spec.cwd is not None and exc.filename == spec.cwd:
+        return LaunchError(f"cannot use working directory {spec.cwd!r}: {exc.strerror}")
+    if isinstance(exc, FileNotFoundError):
+        return CommandNotFound(spec.argv[0])
+    return LaunchError(f"cannot execute {spec.argv[0]!r}: {exc.strerror}")
+
+
+def signal_group(pgid: int, sig: _signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is gone (or its last member is a zombie reaped elsewhere)
+
+
+class LocalProcess(RawProcess):
+    def __init__(self, proc: AnyioProcess) -> None:
+        self._proc = proc
+        assert proc.stdin and proc.stdout and proc.stderr
+        self.stdin = proc.stdin
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    async def wait_ready(self) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    async def wait(self) -> ExitStatus:
+        return ExitStatus.from_returncode(await self._proc.wait())
+
+    def poll(self) -> ExitStatus | None:
+        rc = self._proc.returncode
+        return None if rc is None else ExitStatus.from_returncode(rc)
+
+    async def signal(self, sig: _signal.Signals) -> None:
+        signal_group(self._proc.pid, sig)
+        await anyio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        await self._proc.aclose()
+
+
+def environment(spec: LaunchSpec) -> dict[str, str] | None:
+    return {**os.environ, **spec.env} if spec.env else None
+
+
+class LocalTransport(Transport):
+    """Runs processes on this machine."""
+
+    name = "local"
+    capabilities = Capabilities()
+
+    async def start(self, spec: LaunchSpec) -> RawProcess:
+        if spec.pty is not None:
+            return start_pty(spec, environment(spec))
+        try:
+            # Shielded: a cancellation mid-spawn must not lose the handle of a started child.
+            with anyio.CancelScope(shield=True):
+                proc = await anyio.open_process(
+                    list(spec.argv),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=spec.cwd,
+                    env=environment(spec),
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            return FailedLaunch(launch_error(exc, spec))
+        return LocalProcess(proc)
+
+    async def read_file(self, path: str) -> bytes:
+        return await anyio.Path(path).read_bytes()
+
+    async def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        def write() -> None:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            fd = os.open(path, flags, 0o644 if mode is None else mode)
+            try:
+                if mode is not None:
+                    os.fchmod(fd, mode)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+
+        await anyio.to_thread.run_sync(write)

@@ -1,0 +1,112 @@
+"""The one error hierarchy: every error sandlot raises is a :class:`SandlotError`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+if TYPE_CHECKING:
+    from ._records import ExecResult
+
+__all__ = [
+    "AuthenticationFailed",
+    "CommandNotFound",
+    "ConnectionFailed",
+    "ConnectionLost",
+    "HostKeyRejected",
+    "HostUnreachable",
+    "InvalidArgument",
+    "InvalidSandboxURL",
+    "LaunchError",
+    "NotSupported",
+    "ProcessExited",
+    "ProcessFailed",
+    "SandboxNotFound",
+    "SandlotError",
+    "StreamBroken",
+    "StreamClosed",
+    "UnknownJob",
+]
+
+
+class SandlotError(Exception):
+    """Base class of every error sandlot raises."""
+
+
+class InvalidArgument(SandlotError, ValueError):
+    """A bad input, caught before anything was launched."""
+
+
+class InvalidSandboxURL(InvalidArgument):
+    """The sandbox URL is malformed or names an unknown backend."""
+
+
+class NotSupported(SandlotError):
+    """The backend cannot do what was asked; the message names the backend."""
+
+    def __init__(self, backend: str, feature: str, hint: str = "") -> None:
+        self.backend = backend
+        self.feature = feature
+        msg = f"the {backend} backend does not support {feature}"
+        super().__init__(f"{msg}: {hint}" if hint else msg)
+
+
+class LaunchError(SandlotError):
+    """The process never started (bad working directory, not executable, ...)."""
+
+
+class CommandNotFound(LaunchError):
+    """The command does not exist in the sandbox."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        super().__init__(f"command not found: {command!r}")
+
+
+class ProcessFailed(SandlotError):
+    """Raised by :meth:`ExecResult.check` for a non-zero exit, a signal or a timeout."""
+
+    def __init__(self, result: ExecResult) -> None:
+        self.result = result
+        super().__init__(result.describe())
+
+
+class StreamClosed(SandlotError, anyio.ClosedResourceError):
+    """The stream was closed by this side (e.g. writing to stdin after ``aclose()``)."""
+
+
+class StreamBroken(SandlotError, anyio.BrokenResourceError):
+    """The other side went away (e.g. writing to stdin of a process that has exited)."""
+
+
+class ProcessExited(SandlotError):
+    """The operation needs a running process, and it has exited."""
+
+
+class SandboxNotFound(SandlotError, LookupError):
+    """No sandbox with that id exists."""
+
+
+class UnknownJob(SandlotError, LookupError):
+    """No job with that id exists in the sandbox."""
+
+
+class ConnectionFailed(SandlotError):
+    """Could not connect to the sandbox."""
+
+
+class HostUnreachable(ConnectionFailed):
+    """The host could not be reached (DNS, refused, timed out)."""
+
+
+class AuthenticationFailed(ConnectionFailed):
+    """The credentials were refused."""
+
+
+class HostKeyRejected(ConnectionFailed):
+    """The host key is unknown or does not match ``known_hosts``."""
+
+
+class ConnectionLost(SandlotError):
+    """The connection to the sandbox died; pending calls fail with this."""

@@ -1,0 +1,103 @@
+"""The run-to-completion loop behind :meth:`Sandbox.exec`, written once for all backends."""
+
+from __future__ import annotations
+
+import math
+import signal
+
+import anyio
+from anyio.abc import ByteReceiveStream, ByteSendStream
+
+from ._process import terminate_tree
+from ._records import ExecResult, ExitStatus
+from ._transport import RawProcess
+
+# After a timeout kill, how long to keep draining pipes a daemonised grandchild may hold.
+_DRAIN_AFTER_KILL = 0.25
+
+
+class _Collector:
+    """Keeps the first ``limit`` bytes of a stream and drains (discards) the rest."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.data = bytearray()
+        self.truncated = False
+        self.done = anyio.Event()
+
+    async def drain(self, stream: ByteReceiveStream | None) -> None:
+        try:
+            if stream is None:
+                return
+            limit = self.limit
+            data = self.data
+            async for chunk in stream:
+                if limit is None:
+                    data += chunk
+                    continue
+                room = limit - len(data)
+                if room >= len(chunk):
+                    data += chunk
+                else:
+                    if room > 0:
+                        data += chunk[:room]
+                    self.truncated = True
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass
+        finally:
+            self.done.set()
+
+
+async def _feed(stdin: ByteSendStream, data: bytes | None) -> None:
+    try:
+        if data:
+            await stdin.send(data)
+        await stdin.aclose()
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+        pass  # the process exited without reading all its input, as subprocess.run allows
+
+
+async def run_exec(
+    raw: RawProcess,
+    argv: tuple[str, ...],
+    *,
+    input: bytes | None,
+    timeout: float | None,
+    max_output_bytes: int | None,
+    grace: float,
+) -> ExecResult:
+    await raw.wait_ready()
+    out = _Collector(max_output_bytes)
+    err = _Collector(max_output_bytes)
+    status: ExitStatus | None = None
+    timed_out = False
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(out.drain, raw.stdout)
+        tg.start_soon(err.drain, raw.stderr)
+        tg.start_soon(_feed, raw.stdin, input)
+        with anyio.move_on_after(math.inf if timeout is None else timeout):
+            status = await raw.wait()
+            await out.done.wait()
+            await err.done.wait()
+        if status is None or not (out.done.is_set() and err.done.is_set()):
+            # Timed out. A process that already exited with its pipes held open by a
+            # daemonised grandchild did not itself time out.
+            if status is None:
+                timed_out = True
+                await terminate_tree(raw, grace)
+                status = await raw.wait()
+            else:
+                await raw.signal(signal.SIGKILL)  # sweep the group members holding the pipes
+            with anyio.move_on_after(_DRAIN_AFTER_KILL):
+                await out.done.wait()
+                await err.done.wait()
+        tg.cancel_scope.cancel()
+    return ExecResult(
+        argv=argv,
+        exit=status,
+        stdout=bytes(out.data),
+        stderr=bytes(err.data),
+        timed_out=timed_out,
+        stdout_truncated=out.truncated,
+        stderr_truncated=err.truncated,
+    )

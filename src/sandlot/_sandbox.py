@@ -1,0 +1,220 @@
+"""The :class:`Sandbox`: validation, launch and cleanup, written once above the transports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from os import PathLike
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import anyio
+
+from ._errors import NotSupported
+from ._exec import run_exec
+from ._process import Process, Terminal, _Running, terminate_tree
+from ._records import Capabilities, ExecResult, TerminalSize
+from ._transport import LaunchSpec, RawProcess, Transport
+from ._url import SandboxURL, parse_url
+from ._validate import (
+    check_argv,
+    check_cwd,
+    check_env,
+    check_input,
+    check_mode,
+    check_path,
+    check_size,
+    check_size_limit,
+    check_timeout,
+)
+
+__all__ = ["Sandbox", "open_sandbox"]
+
+H = TypeVar("H", bound=_Running)
+StrPath = str | PathLike[str]
+
+
+class _Launch(Generic[H]):
+    """``await`` it for the handle, or use it as ``async with`` to close it afterwards."""
+
+    def __init__(self, start: Callable[[], Awaitable[H]]) -> None:
+        self._start = start
+        self._handle: H | None = None
+
+    def __await__(self) -> Generator[Any, None, H]:
+        return self._start().__await__()
+
+    async def __aenter__(self) -> H:
+        self._handle = await self._start()
+        return self._handle
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._handle is not None
+        await self._handle.aclose()
+
+
+class Sandbox:
+    """One sandbox: run processes in it with :meth:`exec`, :meth:`spawn` and :meth:`pty`."""
+
+    def __init__(
+        self, transport: Transport, *, url: SandboxURL | None = None, kill_grace: float = 0.5
+    ) -> None:
+        self._transport = transport
+        self._grace = check_timeout("kill_grace", kill_grace) or 0.5
+        self.url = url or SandboxURL(transport.name)
+
+    def __repr__(self) -> str:
+        return f"<Sandbox {self.url}>"
+
+    @property
+    def backend(self) -> str:
+        """The backend's name: ``local``, ``ssh`` or ``daytona``."""
+        return self._transport.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._transport.capabilities
+
+    async def _start(self, spec: LaunchSpec) -> RawProcess:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        return await self._transport.start(spec)
+
+    async def exec(
+        self,
+        cmd: str,
+        args: Sequence[str] | None = None,
+        *,
+        cwd: StrPath | None = None,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        timeout: float | None = None,
+        max_output_bytes: int | None = None,
+        check: bool = False,
+    ) -> ExecResult:
+        """Run ``cmd args`` to completion and return its output and exit status.
+
+        ``env`` adds to (and overrides) the sandbox's environment. ``timeout`` kills the
+        process group and returns a result with ``timed_out=True``. Output beyond
+        ``max_output_bytes`` per stream is read and discarded, and flagged truncated.
+        """
+        spec = LaunchSpec(check_argv(cmd, args), check_cwd(cwd), check_env(env))
+        data = check_input(input)
+        limit = check_timeout("timeout", timeout)
+        cap = check_size_limit("max_output_bytes", max_output_bytes)
+        raw = await self._start(spec)
+        try:
+            result = await run_exec(
+                raw, spec.argv, input=data, timeout=limit, max_output_bytes=cap, grace=self._grace
+            )
+        finally:
+            with anyio.CancelScope(shield=True):
+                await terminate_tree(raw, self._grace)
+                await raw.aclose()
+        return result.check() if check else result
+
+    def spawn(
+        self,
+        cmd: str,
+        args: Sequence[str] | None = None,
+        *,
+        cwd: StrPath | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> _Launch[Process]:
+        """Start a long-lived process with separate stdin, stdout and stderr streams.
+
+        Use as ``async with sb.spawn(...) as proc:``; leaving the block terminates the
+        process group if it still runs. ``await sb.spawn(...)`` also works (then
+        ``await proc.aclose()``).
+        """
+        spec = LaunchSpec(check_argv(cmd, args), check_cwd(cwd), check_env(env))
+
+        async def start() -> Process:
+            raw = await self._start(spec)
+            t = self._transport
+            return Process(raw, spec.argv, t.name, t.capabilities, self._grace)
+
+        return _Launch(start)
+
+    def pty(
+        self,
+        cmd: str,
+        args: Sequence[str] | None = None,
+        *,
+        cwd: StrPath | None = None,
+        env: Mapping[str, str] | None = None,
+        size: TerminalSize | tuple[int, int] = TerminalSize(),
+    ) -> _Launch[Terminal]:
+        """Start ``cmd`` on a pseudo-terminal of ``size`` (rows, cols)."""
+        term = check_size(size)
+        spec = LaunchSpec(check_argv(cmd, args), check_cwd(cwd), check_env(env), pty=term)
+        if not self.capabilities.pty:
+            raise NotSupported(self.backend, "pseudo-terminals")
+
+        async def start() -> Terminal:
+            raw = await self._start(spec)
+            t = self._transport
+            return Terminal(raw, spec.argv, t.name, t.capabilities, self._grace, term)
+
+        return _Launch(start)
+
+    async def read_file(self, path: StrPath) -> bytes:
+        """Return the contents of ``path`` in the sandbox."""
+        p = check_path(path)
+        if not self.capabilities.files:
+            raise NotSupported(self.backend, "file transfer")
+        return await self._transport.read_file(p)
+
+    async def write_file(self, path: StrPath, data: bytes, *, mode: int | None = None) -> None:
+        """Write ``data`` to ``path`` in the sandbox (created or truncated), with ``mode``."""
+        p = check_path(path)
+        payload = check_input(data)
+        m = check_mode(mode)
+        if not self.capabilities.files:
+            raise NotSupported(self.backend, "file transfer")
+        await self._transport.write_file(p, payload or b"", m)
+
+    async def aclose(self) -> None:
+        """Close the connection to the sandbox."""
+        with anyio.CancelScope(shield=True):
+            await self._transport.aclose()
+
+    async def __aenter__(self) -> Sandbox:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @classmethod
+    async def connect(cls, url: str | None = None, **options: Any) -> Sandbox:
+        """Connect to the sandbox at ``url`` (see :func:`open_sandbox`)."""
+        from ._backends import connect
+
+        parsed = parse_url(url)
+        grace = options.pop("kill_grace", 0.5)
+        sandbox = cls(await connect(parsed, options), url=parsed, kill_grace=grace)
+        return sandbox
+
+
+@asynccontextmanager
+async def open_sandbox(url: str | None = None, **options: Any) -> AsyncIterator[Sandbox]:
+    """Open a sandbox: ``"local"`` (the default), ``"ssh://user@host:port"``,
+    ``"daytona://<id>"``. With no URL, ``$SANDLOT_SANDBOX`` is used, then ``local``.
+
+    Backend options: ``ssh=SSHOptions(...)``, ``daytona=DaytonaOptions(...)``;
+    ``kill_grace`` is the seconds between SIGTERM and SIGKILL (default 0.5).
+    """
+    sandbox = await Sandbox.connect(url, **options)
+    try:
+        yield sandbox
+    finally:
+        await sandbox.aclose()

@@ -1,0 +1,140 @@
+"""The small interface every backend implements.
+
+A backend provides a :class:`Transport` that starts :class:`RawProcess` objects. All the
+shared behaviour (validation, ready/exit bookkeeping, timeouts, truncation, cancellation,
+termination of the process group) lives above this interface, in ``_sandbox``/``_process``.
+
+Contract for a :class:`RawProcess`:
+
+* ``stdout``/``stderr`` raise ``anyio.EndOfStream`` at the end and keep every byte the
+  process wrote, even after it exited; ``stderr`` is ``None`` for a pty.
+* ``stdin.aclose()`` delivers EOF.
+* ``wait_ready()`` returns once the command is running, or raises
+  :class:`CommandNotFound` / :class:`LaunchError`; it may be called many times.
+* ``wait()`` returns the :class:`ExitStatus` (also for a failed launch: 127 for a missing
+  command, 126 for the rest); it may be called again after a cancelled call.
+  ``poll()`` returns it without waiting, or ``None`` while the process runs.
+* ``signal()`` signals the whole process group and is a no-op once it is gone.
+* ``aclose()`` releases the transport's resources; the caller has already made sure the
+  process is dead (or given up on it).
+"""
+
+from __future__ import annotations
+
+import abc
+import signal as _signal
+from collections.abc import Mapping
+
+import anyio
+import attrs
+from anyio.abc import ByteReceiveStream, ByteSendStream
+
+from ._errors import LaunchError
+from ._records import Capabilities, ExitStatus, TerminalSize
+
+__all__ = ["FailedLaunch", "LaunchSpec", "RawProcess", "Transport"]
+
+
+@attrs.frozen
+class LaunchSpec:
+    """A validated request to start a process."""
+
+    argv: tuple[str, ...]
+    cwd: str | None = None
+    env: Mapping[str, str] = attrs.field(factory=dict, eq=False)
+    pty: TerminalSize | None = None
+
+
+class RawProcess(abc.ABC):
+    """One process as a backend sees it (see the module docstring for the contract)."""
+
+    stdin: ByteSendStream
+    stdout: ByteReceiveStream
+    stderr: ByteReceiveStream | None
+
+    @abc.abstractmethod
+    async def wait_ready(self) -> None: ...
+
+    @abc.abstractmethod
+    async def wait(self) -> ExitStatus: ...
+
+    @abc.abstractmethod
+    def poll(self) -> ExitStatus | None: ...
+
+    @abc.abstractmethod
+    async def signal(self, sig: _signal.Signals) -> None: ...
+
+    async def resize(self, size: TerminalSize) -> None:
+        """Resize the pty; only called when the transport declares ``pty_resize``."""
+        raise NotImplementedError
+
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
+
+
+class Transport(abc.ABC):
+    """A backend: starts processes and moves files in one sandbox."""
+
+    name: str
+    capabilities: Capabilities = Capabilities()
+
+    @abc.abstractmethod
+    async def start(self, spec: LaunchSpec) -> RawProcess:
+        """Start a process. If cancelled, must leave nothing running."""
+
+    @abc.abstractmethod
+    async def read_file(self, path: str) -> bytes: ...
+
+    @abc.abstractmethod
+    async def write_file(self, path: str, data: bytes, mode: int | None) -> None: ...
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release the connection, if any."""
+
+
+class _EmptyReceive(ByteReceiveStream):
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        await anyio.lowlevel.checkpoint()
+        raise anyio.EndOfStream
+
+    async def aclose(self) -> None:
+        pass
+
+
+class _NullSend(ByteSendStream):
+    async def send(self, item: bytes) -> None:
+        await anyio.lowlevel.checkpoint()
+        raise anyio.BrokenResourceError("the process never started")
+
+    async def aclose(self) -> None:
+        pass
+
+
+class FailedLaunch(RawProcess):
+    """What a transport returns for a process that never started."""
+
+    def __init__(self, error: LaunchError, pty: bool = False) -> None:
+        from ._errors import CommandNotFound
+
+        self.error = error
+        self.status = ExitStatus(code=127 if isinstance(error, CommandNotFound) else 126)
+        self.stdin = _NullSend()
+        self.stdout = _EmptyReceive()
+        self.stderr = None if pty else _EmptyReceive()
+
+    async def wait_ready(self) -> None:
+        await anyio.lowlevel.checkpoint()
+        raise self.error
+
+    async def wait(self) -> ExitStatus:
+        await anyio.lowlevel.checkpoint()
+        return self.status
+
+    def poll(self) -> ExitStatus | None:
+        return self.status
+
+    async def signal(self, sig: _signal.Signals) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        pass
