@@ -14,6 +14,8 @@ __all__ = [
     "CommandNotFound",
     "ConnectionFailed",
     "ConnectionLost",
+    "FileError",
+    "FileNotFound",
     "HostKeyRejected",
     "HostUnreachable",
     "InvalidArgument",
@@ -82,6 +84,14 @@ class StreamBroken(SandlotError, anyio.BrokenResourceError):
 
 class ProcessExited(SandlotError):
     """The operation needs a running process, and it has exited."""
+
+
+class FileError(SandlotError, OSError):
+    """A file in the sandbox could not be read or written."""
+
+
+class FileNotFound(FileError, FileNotFoundError):
+    """The file does not exist in the sandbox."""
 
 
 class SandboxNotFound(SandlotError, LookupError):

@@ -9,7 +9,7 @@ import subprocess
 import anyio
 from anyio.abc import Process as AnyioProcess
 
-from .._errors import CommandNotFound, LaunchError
+from .._errors import CommandNotFound, FileError, FileNotFound, LaunchError
 from .._records import Capabilities, ExitStatus
 from .._transport import FailedLaunch, LaunchSpec, RawProcess, Transport
 from ._local_pty import start_pty
@@ -87,7 +87,10 @@ class LocalTransport(Transport):
         return LocalProcess(proc)
 
     async def read_file(self, path: str) -> bytes:
-        return await anyio.Path(path).read_bytes()
+        try:
+            return await anyio.Path(path).read_bytes()
+        except OSError as exc:
+            raise file_error(exc, path) from None
 
     async def write_file(self, path: str, data: bytes, mode: int | None) -> None:
         def write() -> None:
@@ -102,4 +105,12 @@ class LocalTransport(Transport):
             finally:
                 os.close(fd)
 
-        await anyio.to_thread.run_sync(write)
+        try:
+            await anyio.to_thread.run_sync(write)
+        except OSError as exc:
+            raise file_error(exc, path) from None
+
+
+def file_error(exc: OSError, path: str) -> FileError:
+    cls = FileNotFound if isinstance(exc, FileNotFoundError) else FileError
+    return cls(exc.errno, f"{exc.strerror}: {path!r}")

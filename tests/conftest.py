@@ -1,0 +1,88 @@
+"""Shared fixtures: the anyio backends, the conformance targets and the leak check."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+import sandlot
+from targets import LEAK_TAG, LEAK_TAG_VAR, Target
+from targets import local as _local
+from targets.local import *  # noqa: F403
+
+TARGET_FIXTURES: list[str] = [*_local.TARGETS]
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    import inspect
+
+    for item in items:
+        fn = getattr(item, "function", None)
+        if fn is not None and inspect.iscoroutinefunction(fn):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture(params=TARGET_FIXTURES, ids=lambda name: name.removeprefix("target_"))
+def target(request: pytest.FixtureRequest) -> Target:
+    t = request.getfixturevalue(request.param)
+    assert isinstance(t, Target)
+    return t
+
+
+@pytest.fixture
+async def sb(target: Target) -> AsyncIterator[sandlot.Sandbox]:
+    async with target.open() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+async def scratch(sb: sandlot.Sandbox) -> AsyncIterator[str]:
+    """A fresh directory inside the sandbox, removed afterwards."""
+    path = (await sb.exec("mktemp", ["-d"], check=True)).stdout.decode().strip()
+    yield path
+    await sb.exec("rm", ["-rf", path])
+
+
+def tagged_processes() -> list[str]:
+    """Live processes (not zombies) that carry this run's leak tag, except ourselves."""
+    needle = f"{LEAK_TAG_VAR}={LEAK_TAG}".encode()
+    found = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(f"{entry}: {cmdline}")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """Fails a test that leaves any process it started running."""
+    yield
+    deadline = time.monotonic() + 5.0
+    while (left := tagged_processes()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # termination is asynchronous: poll for the condition
+    if left:
+        for line in left:
+            pid = int(line.split(":")[0])
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        pytest.fail(f"processes left running after the test: {left}")
