@@ -21,15 +21,6 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    import inspect
-
-    for item in items:
-        fn = getattr(item, "function", None)
-        if fn is not None and inspect.iscoroutinefunction(fn):
-            item.add_marker(pytest.mark.anyio)
-
-
 @pytest.fixture(params=TARGET_FIXTURES, ids=lambda name: name.removeprefix("target_"))
 def target(request: pytest.FixtureRequest) -> Target:
     t = request.getfixturevalue(request.param)
