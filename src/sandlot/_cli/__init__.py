@@ -1,0 +1,202 @@
+"""The ``sandlot`` command line: ``exec``, ``shell`` and ``jobs`` on any sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NoReturn
+
+import anyio
+
+from .. import __version__
+from .._sandbox import Sandbox
+from .._validate import check_timeout
+from ._config import open_target
+from ._errors import UsageError, exit_code_for, leaf
+
+__all__ = ["main"]
+
+#: Which event loop the CLI runs on (``asyncio`` or ``trio``); for testing both.
+ASYNC_BACKEND_VAR = "SANDLOT_CLI_ASYNC_BACKEND"
+
+Command = Callable[[Sandbox, argparse.Namespace], Awaitable[int]]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    try:
+        check_timeout("--timeout", value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _sandbox_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "sandbox",
+        nargs="?",
+        metavar="SANDBOX",
+        help="a URL (local, ssh://user@host:port, daytona://id) or a configured name; "
+        "default: $SANDLOT_SANDBOX, else local",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    parser = _Parser(
+        prog="sandlot",
+        description="Run processes in sandboxes: local, over SSH, or in Daytona.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"sandlot {__version__}")
+    sub = parser.add_subparsers(dest="group", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser(
+        "exec",
+        parents=[common],
+        help="run a command, streaming its output",
+        usage="sandlot exec [options] [SANDBOX] -- CMD [ARGS...]",
+        description="Run CMD in SANDBOX. Its stdout and stderr are streamed to ours, our "
+        "stdin is forwarded (EOF when it ends) and its exit code is ours (128+N if signal "
+        "N killed it; 124 on --timeout).",
+    )
+    _sandbox_arg(p)
+    p.add_argument("--timeout", type=_positive, help="kill the command after SECONDS")
+    p.add_argument("--cwd", help="working directory in the sandbox")
+    p.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="set a variable"
+    )
+    p.add_argument(
+        "-n", "--no-stdin", action="store_true", help="do not forward stdin (EOF at once)"
+    )
+    p.set_defaults(run="exec", needs_command=True)
+
+    p = sub.add_parser(
+        "shell",
+        parents=[common],
+        help="an interactive terminal, like ssh",
+        usage="sandlot shell [options] [SANDBOX] [-- CMD [ARGS...]]",
+        description="Open CMD (default: the sandbox user's login shell) on a terminal in "
+        "SANDBOX, bridged to this terminal. Exit code is the remote program's.",
+    )
+    _sandbox_arg(p)
+    p.set_defaults(run="shell", needs_command=False)
+
+    from ._jobs import add_parsers
+
+    add_parsers(sub, common, _sandbox_arg)
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    argv = list(argv)
+    command: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, command = argv[:cut], argv[cut + 1 :]
+    args, extra = build_parser().parse_known_args(argv)
+    if extra:
+        if getattr(args, "needs_command", None) is not None:
+            raise UsageError(
+                f"unexpected {' '.join(extra)!r}: put the command after '--', as in "
+                f"'sandlot {args.group} [SANDBOX] -- CMD [ARGS...]'"
+            )
+        raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
+    wants = getattr(args, "needs_command", None)
+    if wants is None:
+        if command:
+            raise UsageError(f"'sandlot {args.group}' takes no command after '--'")
+    elif wants and not command:
+        raise UsageError(f"no command given: use 'sandlot {args.group} [SANDBOX] -- CMD [ARGS...]'")
+    args.command = command
+    return args
+
+
+async def _run(args: argparse.Namespace) -> int:
+    """Run the command; SIGINT, SIGTERM and SIGHUP cancel it (and so clean it up)."""
+    caught: list[int] = []
+
+    async def run_command() -> int:
+        if args.run == "exec":
+            from ._exec import run as command
+        elif args.run == "shell":
+            from ._shell import run as command
+        else:
+            from ._jobs import run as command
+        async with open_target(args.sandbox) as sb:
+            return await command(sb, args)
+
+    async with anyio.create_task_group() as tg:
+
+        async def watch_signals() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as sigs:
+                async for signum in sigs:
+                    caught.append(int(signum))
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(watch_signals)
+        code = await run_command()
+        tg.cancel_scope.cancel()
+    if caught:
+        return 128 + caught[0]
+    return code
+
+
+def run_main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
+    try:
+        args = parse_args(argv)
+        backend = os.environ.get(ASYNC_BACKEND_VAR) or "asyncio"
+        if backend not in ("asyncio", "trio"):
+            raise UsageError(f"${ASYNC_BACKEND_VAR} must be asyncio or trio, not {backend!r}")
+        result: Any = anyio.run(_run, args, backend=backend)
+        return int(result)
+    except SystemExit:
+        raise  # --help, --version
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    except BaseException as group:
+        exc = leaf(group)
+        if isinstance(exc, KeyboardInterrupt):
+            return 128 + signal.SIGINT
+        if not isinstance(exc, Exception):
+            raise
+        if debug:
+            traceback.print_exception(group)
+        message = str(exc) or type(exc).__name__
+        if not debug and not _known(exc):
+            message = f"{type(exc).__name__}: {message} (run with --debug for the traceback)"
+        sys.stderr.write(f"sandlot: error: {message}\n")
+        sys.stderr.flush()
+        return exit_code_for(exc) if _known(exc) else 1
+
+
+def _known(exc: BaseException) -> bool:
+    from .._errors import SandlotError
+    from ._errors import CommandFailed
+
+    return isinstance(exc, SandlotError | UsageError | CommandFailed)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``sandlot`` console script."""
+    return run_main(argv)

@@ -1,0 +1,94 @@
+"""``sandlot shell``: an interactive pty bridge that behaves like ``ssh``.
+
+The local terminal goes into raw mode, so every key (Ctrl-C included) reaches the remote
+program; it is restored on every way out. SIGWINCH is forwarded as a resize.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import termios
+import tty
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import anyio
+
+from .._errors import ProcessExited
+from .._process import Terminal
+from .._records import ExitStatus, TerminalSize
+from .._sandbox import Sandbox
+from ._exec import stream_command
+from ._io import STDIN, STDOUT, copy_in, copy_out
+
+#: Like ssh: the sandbox user's login shell.
+DEFAULT_COMMAND = ["sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
+_DRAIN_AFTER_EXIT = 1.0
+
+
+def local_size(fd: int) -> TerminalSize:
+    try:
+        cols, rows = os.get_terminal_size(fd)
+    except OSError:
+        return TerminalSize()
+    return TerminalSize(rows=rows or 24, cols=cols or 80)
+
+
+@contextmanager
+def raw_mode(fd: int) -> Iterator[None]:
+    """Raw mode for the duration; the saved settings are restored however we leave."""
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd, termios.TCSADRAIN)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+async def _forward_resizes(term: Terminal, fd: int) -> None:
+    with anyio.open_signal_receiver(signal.SIGWINCH) as signals:
+        # A resize between opening the pty and installing the handler is not lost.
+        size = local_size(fd)
+        try:
+            if size != term.size:
+                await term.resize(size)
+            async for _ in signals:
+                size = local_size(fd)
+                if size != term.size:
+                    await term.resize(size)
+        except ProcessExited:
+            pass
+
+
+async def bridge(term: Terminal, fd: int = STDIN, out: int = STDOUT) -> ExitStatus:
+    """Connect the terminal on ``fd`` to ``term`` until the remote program exits."""
+    output_done = anyio.Event()
+
+    async def pump_output() -> None:
+        await copy_out(term.output, out)
+        output_done.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pump_output)
+        # A tty never reads EOF in raw mode (Ctrl-D is a byte): only a hang-up ends it.
+        tg.start_soon(lambda: copy_in(fd, term.input, eof=False))
+        tg.start_soon(_forward_resizes, term, fd)
+        status = await term.exit
+        with anyio.move_on_after(_DRAIN_AFTER_EXIT):
+            await output_done.wait()
+        tg.cancel_scope.cancel()
+    return status
+
+
+async def run(sb: Sandbox, args: argparse.Namespace) -> int:
+    argv = args.command or DEFAULT_COMMAND
+    env = {"TERM": os.environ["TERM"]} if os.environ.get("TERM") else None
+    if not os.isatty(STDIN):
+        return await stream_command(sb, argv, env=env)
+    async with sb.pty(argv[0], argv[1:], env=env, size=local_size(STDIN)) as term:
+        await term.ready  # a launch error is reported before the terminal changes mode
+        with raw_mode(STDIN):
+            status = await bridge(term)
+    return status.shell_code
