@@ -1,0 +1,69 @@
+"""Running the ``sandlot`` command line as users do: a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+LOOPS = ["asyncio", "trio"]
+
+
+@attrs.frozen
+class CLI:
+    """``python -m sandlot`` on one event loop, with an isolated config."""
+
+    loop: str
+    env: dict[str, str]
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "sandlot", *args]
+
+    def run(
+        self, *args: str, input: bytes | None = b"", timeout: float = 30.0, **env: str
+    ) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            self.argv(*args),
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            env={**self.env, **env},
+        )
+
+    def popen(self, *args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            self.argv(*args),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env,
+        )
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """Where ``$SANDLOT_CONFIG`` points for this test (not created)."""
+    return tmp_path / "config.toml"
+
+
+@pytest.fixture(params=LOOPS)
+def cli(request: pytest.FixtureRequest, config_file: Path) -> Iterator[CLI]:
+    env = dict(os.environ)
+    env.pop("SANDLOT_SANDBOX", None)
+    env["SANDLOT_CONFIG"] = str(config_file)
+    env["SANDLOT_CLI_ASYNC_BACKEND"] = str(request.param)
+    yield CLI(str(request.param), env)
+
+
+def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
+    """The CLI's error: exactly one line ``sandlot: error: ...`` and no traceback."""
+    err = result.stderr.decode()
+    assert err.startswith("sandlot: error: "), err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err.removeprefix("sandlot: error: ").rstrip("\n")
