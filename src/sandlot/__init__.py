@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._backends.ssh import SSHOptions
 from ._errors import (
     AuthenticationFailed,
     CommandNotFound,
@@ -51,6 +52,7 @@ __all__ = [
     "ProcessFailed",
     "ProcessInput",
     "ProcessOutput",
+    "SSHOptions",
     "Sandbox",
     "SandboxNotFound",
     "SandlotError",

@@ -16,6 +16,17 @@ async def connect(url: SandboxURL, options: dict[str, Any]) -> Transport:
 
         _no_options(url, options)
         return LocalTransport()
+    if url.scheme == "ssh":
+        from .ssh import SSHOptions
+        from .ssh._transport import connect as connect_ssh
+
+        ssh = options.pop("ssh", None)
+        _no_options(url, options)
+        if ssh is None:
+            ssh = SSHOptions()
+        elif not isinstance(ssh, SSHOptions):
+            raise InvalidArgument(f"ssh= takes an SSHOptions, not {type(ssh).__name__}")
+        return await connect_ssh(url, ssh)
     raise InvalidArgument(f"the {url.scheme} backend is not available yet")
 
 

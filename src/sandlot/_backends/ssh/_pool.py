@@ -1,0 +1,226 @@
+"""SSH connections of one Sandbox and the channels they may carry.
+
+sshd allows ``MaxSessions`` (10) channels per connection and refuses the next one. Each
+connection keeps one channel free for short control commands (``kill``), so a signal
+never waits behind long-running processes; processes take the others, and when every
+connection is full a new one is opened (up to ``max_connections``), then callers queue.
+A dead connection is dropped and the next call opens a fresh one.
+
+Bookkeeping lives on the caller's side (one thread); the loop side reports closed
+channels and lost connections through the bridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+import asyncssh
+
+from ..._bridge import AsyncioBridge
+from ..._errors import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    ConnectionLost,
+    HostKeyRejected,
+    HostUnreachable,
+)
+from ._options import SSHOptions
+
+__all__ = ["Conn", "Pool"]
+
+T = TypeVar("T")
+
+# The server frees a closed channel's session a moment after our close reaches it, so
+# an open can be refused transiently right at the limit: retry with a short backoff.
+_OPEN_RETRIES = 12
+_OPEN_BACKOFF = 0.005
+
+
+class _Client(asyncssh.SSHClient):
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._conn.pool.connection_closed(self._conn)
+
+
+class Conn:
+    """One SSH connection and its free channel counts."""
+
+    def __init__(self, pool: Pool, where: str) -> None:
+        self.pool = pool
+        self.where = where
+        self.ssh: asyncssh.SSHClientConnection = None  # type: ignore[assignment]
+        self.free = pool.opts.max_sessions - 1
+        self.control = anyio.Semaphore(1)
+        self.alive = True
+
+    async def run_quick(self, command: str) -> None:
+        """(loop side) Run a short command on a channel of its own and wait for it."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        class Quick(asyncssh.SSHClientSession[bytes]):
+            def connection_lost(self, exc: Exception | None) -> None:
+                if not done.done():
+                    done.set_result(None)
+
+        await open_with_retry(self, lambda: self.ssh.create_session(Quick, command, encoding=None))
+        await done
+        if self.ssh.is_closed():
+            raise ConnectionLost(f"the SSH connection to {self.where} was lost")
+
+
+async def open_with_retry(conn: Conn, opener: Callable[[], Awaitable[T]]) -> T:
+    """(loop side) Open a channel; retry a transient refusal at the session limit."""
+    delay = _OPEN_BACKOFF
+    for attempt in range(_OPEN_RETRIES + 1):
+        if conn.ssh.is_closed():
+            raise ConnectionLost(f"the SSH connection to {conn.where} was lost")
+        try:
+            return await opener()
+        except asyncssh.ChannelOpenError as exc:
+            if conn.ssh.is_closed():
+                raise ConnectionLost(f"the SSH connection to {conn.where} was lost") from None
+            if attempt == _OPEN_RETRIES:
+                raise ConnectionFailed(
+                    f"{conn.where} refused a session channel: {exc.reason} (is its MaxSessions "
+                    "lower than SSHOptions.max_sessions?)"
+                ) from None
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)
+    raise AssertionError("unreachable")
+
+
+class Pool:
+    """The connections of one Sandbox (caller side)."""
+
+    def __init__(
+        self, bridge: AsyncioBridge, opts: SSHOptions, host: str, port: int | None, user: str | None
+    ) -> None:
+        self.bridge = bridge
+        self.opts = opts
+        self.host = host
+        self.port = port
+        self.user = user or opts.username
+        self.conns: list[Conn] = []
+        self._changed: anyio.Event | None = None
+        self._opening = anyio.Lock()
+        self._token = bridge.caller_token()
+        self._closed = False
+
+    @property
+    def where(self) -> str:
+        hostport = f"[{self.host}]" if ":" in self.host else self.host
+        hostport += f":{self.port}" if self.port else ""
+        return f"{self.user}@{hostport}" if self.user else hostport
+
+    # -- caller side --
+    async def acquire(self) -> Conn:
+        """Take a process channel on some connection, opening one if all are full."""
+        while True:
+            if self._closed:
+                raise ConnectionLost(f"the SSH sandbox {self.where} is closed")
+            self.conns = [c for c in self.conns if c.alive]
+            for c in self.conns:
+                if c.free > 0:
+                    c.free -= 1
+                    return c
+            if len(self.conns) < self.opts.max_connections and not self._opening.locked():
+                async with self._opening:
+                    conn = await self.connect()
+                    self.conns.append(conn)
+                continue
+            if self._changed is None:
+                self._changed = anyio.Event()
+            await self._changed.wait()
+
+    def release(self, conn: Conn) -> None:
+        conn.free += 1
+        self._notify()
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, None
+        if event is not None:
+            event.set()
+
+    async def connect(self) -> Conn:
+        conn = Conn(self, self.where)
+        conn.ssh = await self.bridge.call(self._connect, conn)
+        return conn
+
+    async def control(self, conn: Conn, command: str) -> None:
+        """Run a short control command, on ``conn``'s reserved channel if it is alive."""
+        if not conn.alive:
+            raise ConnectionLost(f"the SSH connection to {self.where} was lost")
+        async with conn.control:
+            await self.bridge.call(conn.run_quick, command)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        conns, self.conns = self.conns, []
+        self._notify()
+
+        async def close_all() -> None:
+            for c in conns:
+                c.ssh.close()
+            for c in conns:
+                await c.ssh.wait_closed()
+
+        if conns:
+            with anyio.move_on_after(5):
+                await self.bridge.call(close_all)
+
+    # -- loop side (each hops back to the caller) --
+    def channel_closed(self, conn: Conn) -> None:
+        self.bridge.to_caller(self._token, self.release, conn)
+
+    def connection_closed(self, conn: Conn) -> None:
+        def dead() -> None:
+            conn.alive = False
+            self._notify()
+
+        try:
+            self.bridge.to_caller(self._token, dead)
+        except RuntimeError:
+            pass
+
+    async def _connect(self, conn: Conn) -> asyncssh.SSHClientConnection:
+        kw: dict[str, Any] = self.opts.connect_kwargs()
+        if self.user is not None:
+            kw["username"] = self.user
+        if self.port is not None:
+            kw["port"] = self.port
+        where = self.where
+        try:
+            return await asyncssh.connect(self.host, client_factory=lambda: _Client(conn), **kw)
+        except asyncssh.HostKeyNotVerifiable as exc:
+            raise HostKeyRejected(
+                f"the host key of {where} was rejected ({exc.reason}); add it to known_hosts, "
+                "or pass SSHOptions(known_hosts=None) to accept any key (insecure)"
+            ) from None
+        except asyncssh.PermissionDenied as exc:
+            raise AuthenticationFailed(
+                f"authentication to {where} failed: {exc.reason}"
+            ) from None
+        except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
+            # These messages name the problem, never the passphrase.
+            raise AuthenticationFailed(f"cannot use the client key for {where}: {exc}") from None
+        except asyncssh.DisconnectError as exc:
+            raise ConnectionFailed(f"the SSH connection to {where} failed: {exc.reason}") from None
+        except TimeoutError:
+            raise HostUnreachable(
+                f"cannot reach {where}: timed out after {self.opts.connect_timeout} s"
+            ) from None
+        except OSError as exc:
+            if isinstance(exc, socket.gaierror):
+                reason = str(exc.strerror)
+            elif exc.errno:
+                reason = os.strerror(exc.errno)
+            else:
+                reason = str(exc)
+            raise HostUnreachable(f"cannot reach {where}: {reason}") from None

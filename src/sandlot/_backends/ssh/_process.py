@@ -1,0 +1,389 @@
+"""One remote process on one SSH channel: its streams, ``ready``, exit record and signals.
+
+The asyncssh session callbacks run on the library's asyncio loop (a thread of its own
+under trio). They append output to a bounded buffer under a lock; the caller takes
+everything that is there without a thread hop, and is only woken (one hop) when it
+waits on an empty buffer. A full buffer pauses the channel, so the SSH window closes
+and a slow reader slows the remote producer.
+"""
+
+from __future__ import annotations
+
+import collections
+import signal as _signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import asyncssh
+from anyio.abc import ByteReceiveStream, ByteSendStream
+
+from ..._bridge import AsyncioBridge
+from ..._errors import ConnectionLost, LaunchError
+from ..._records import ExitStatus, TerminalSize
+from ..._transport import LaunchSpec, RawProcess
+from ._launcher import launch_error, parse_marker
+
+if TYPE_CHECKING:
+    from ._pool import Conn
+
+__all__ = ["SSHProcess"]
+
+#: Output buffered per stream before the channel is paused (then the SSH window fills).
+_BUFFER_LIMIT = 1 << 20
+#: Launcher output kept while looking for its report line.
+_MAX_PREAMBLE = 64 * 1024
+#: The asyncssh channel window: its 2 MiB default is the fastest on loopback.
+_WINDOW = 2 << 20
+
+
+class _Link:
+    """What both sides share: the lock, the loop, and how to wake the caller."""
+
+    def __init__(self, bridge: AsyncioBridge) -> None:
+        self.lock = threading.Lock()
+        self.bridge = bridge
+        self.token = bridge.caller_token()
+
+    def wake(self, event: anyio.Event | None) -> None:
+        """From the loop side: set ``event`` in the caller's loop."""
+        if event is None:
+            return
+        try:
+            self.bridge.to_caller(self.token, event.set)
+        except RuntimeError:
+            pass  # the caller's event loop has finished: nobody is waiting
+
+
+class _Inbox(ByteReceiveStream):
+    """Output of one stream, fed by the loop side, read by the caller."""
+
+    def __init__(self, link: _Link, on_drained: Callable[[], None]) -> None:
+        self._link = link
+        self._on_drained = on_drained
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._size = 0
+        self._eof = False
+        self._error: BaseException | None = None
+        self._waiter: anyio.Event | None = None
+        self._closed = False
+        self.full = False
+
+    # -- loop side --
+    def feed(self, data: bytes) -> bool:
+        """Queue ``data``; returns True when the buffer just became full."""
+        with self._link.lock:
+            if self._closed:
+                return False
+            self._chunks.append(data)
+            self._size += len(data)
+            became_full = not self.full and self._size >= _BUFFER_LIMIT
+            if became_full:
+                self.full = True
+            waiter, self._waiter = self._waiter, None
+        self._link.wake(waiter)
+        return became_full
+
+    def end(self, error: BaseException | None = None) -> None:
+        with self._link.lock:
+            if self._eof:
+                return
+            self._eof = True
+            self._error = error
+            waiter, self._waiter = self._waiter, None
+        self._link.wake(waiter)
+
+    # -- caller side --
+    async def receive(self, max_bytes: int = 65536) -> bytes:
+        while True:
+            with self._link.lock:
+                if self._closed:
+                    raise anyio.ClosedResourceError
+                if self._chunks:
+                    data = self._take(max_bytes)
+                    drained = self.full and self._size < _BUFFER_LIMIT // 2
+                    if drained:
+                        self.full = False
+                    waiter = None
+                elif self._error is not None:
+                    raise self._error
+                elif self._eof:
+                    raise anyio.EndOfStream
+                else:
+                    waiter = self._waiter = anyio.Event()
+            if waiter is None:
+                if drained:
+                    self._on_drained()
+                await anyio.lowlevel.checkpoint()
+                return data
+            await waiter.wait()
+
+    def _take(self, max_bytes: int) -> bytes:
+        chunks = self._chunks
+        first = chunks[0]
+        if len(first) >= max_bytes or len(chunks) == 1:
+            if len(first) > max_bytes:
+                chunks[0] = first[max_bytes:]
+                first = first[:max_bytes]
+            else:
+                chunks.popleft()
+            self._size -= len(first)
+            return first
+        out = []
+        room = max_bytes
+        while chunks and room > 0:
+            c = chunks[0]
+            if len(c) > room:
+                chunks[0] = c[room:]
+                c = c[:room]
+            else:
+                chunks.popleft()
+            out.append(c)
+            room -= len(c)
+        data = b"".join(out)
+        self._size -= len(data)
+        return data
+
+    async def aclose(self) -> None:
+        with self._link.lock:
+            was_full = self.full
+            self._closed = True
+            self._chunks.clear()
+            self._size = 0
+            self.full = False
+        if was_full:
+            self._on_drained()  # later output is discarded; do not stall the channel
+        await anyio.lowlevel.checkpoint()
+
+
+class _Stdin(ByteSendStream):
+    def __init__(self, proc: SSHProcess) -> None:
+        self._proc = proc
+        self._closed = False
+
+    async def send(self, item: bytes) -> None:
+        if self._closed:
+            raise anyio.ClosedResourceError
+        p = self._proc
+        if p.pty:
+            # A pty echoes input: hold it until the launcher's report line has passed.
+            await p.started.wait()
+        await p.bridge.call(p.write, bytes(item))
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        p = self._proc
+        if p.pty:
+            # On a terminal, EOF is ^D at the start of a line, as the local backend does.
+            try:
+                await self.send(b"\x04")
+            except (anyio.BrokenResourceError, ConnectionLost):
+                pass
+        else:
+            p.bridge.call_soon(p.write_eof)
+        self._closed = True
+        await anyio.lowlevel.checkpoint()
+
+
+class _Session(asyncssh.SSHClientSession[bytes]):
+    """asyncssh callbacks (loop side), forwarded to the process."""
+
+    def __init__(self, proc: SSHProcess) -> None:
+        self._p = proc
+
+    def connection_made(self, chan: asyncssh.SSHClientChannel[bytes]) -> None:
+        self._p.chan = chan
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        self._p.on_data(data, datatype)
+
+    def eof_received(self) -> bool:
+        self._p.on_eof(None)
+        return True  # stay half-open: the process may still read its stdin
+
+    def exit_status_received(self, status: int) -> None:
+        self._p.on_exit(ExitStatus(code=status))
+
+    def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
+        try:
+            status = ExitStatus(signal=_signal.Signals[f"SIG{signal}"])
+        except KeyError:
+            status = ExitStatus(code=255)  # a signal this machine has no name for
+        self._p.on_exit(status)
+
+    def pause_writing(self) -> None:
+        self._p.can_write.clear()
+
+    def resume_writing(self) -> None:
+        self._p.can_write.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._p.on_closed(exc)
+
+
+class SSHProcess(RawProcess):
+    """A process started by the launcher on its own channel."""
+
+    def __init__(
+        self, spec: LaunchSpec, conn: Conn, bridge: AsyncioBridge, signaller: Any
+    ) -> None:
+        self.spec = spec
+        self.pty = spec.pty is not None
+        self.conn = conn
+        self.bridge = bridge
+        self._signaller = signaller
+        self._link = link = _Link(bridge)
+        self.chan: asyncssh.SSHClientChannel[bytes] | None = None
+        self._out = _Inbox(link, self._drained)
+        self._err = _Inbox(link, self._drained)
+        self.stdin = _Stdin(self)
+        self.stdout = self._out
+        self.stderr = None if self.pty else self._err
+        self._preamble = bytearray()
+        self.started = anyio.Event()  # the launcher reported (or failed, or the link died)
+        self._pgid: int | None = None
+        self._launch_error: BaseException | None = None
+        self._status: ExitStatus | None = None
+        self._exited = anyio.Event()
+        self._lost: BaseException | None = None
+        self._closed = False
+        self.can_write: Any = None  # asyncio.Event on the loop side, made in open()
+
+    # -- loop side --
+    async def open(self, command: str) -> None:
+        import asyncio
+
+        self.can_write = asyncio.Event()
+        self.can_write.set()
+        size = self.spec.pty
+        kw: dict[str, Any] = {"encoding": None, "window": _WINDOW}
+        if size is not None:
+            kw.update(term_type="xterm-256color", term_size=(size.cols, size.rows))
+        await self.conn.ssh.create_session(lambda: _Session(self), command, **kw)
+
+    def on_data(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        marker_stream = datatype is None if self.pty else datatype == asyncssh.EXTENDED_DATA_STDERR
+        if marker_stream and not self.started.is_set() and self._launch_error is None:
+            self._preamble += data
+            found = parse_marker(self._preamble)
+            if found is None:
+                if len(self._preamble) > _MAX_PREAMBLE:
+                    self._fail_launch(LaunchError("the remote launcher did not report back"))
+                return
+            kind, arg, end = found
+            data = bytes(self._preamble[end:])
+            self._preamble.clear()
+            if kind == b"ok":
+                self._pgid = int(arg)
+            else:
+                self._launch_error = launch_error(kind, arg, self.spec)
+            self._link.wake(self.started)
+            if not data:
+                return
+        inbox = self._err if datatype == asyncssh.EXTENDED_DATA_STDERR else self._out
+        if inbox.feed(data) and self.chan is not None:
+            self.chan.pause_reading()
+
+    def _fail_launch(self, error: BaseException) -> None:
+        if self._launch_error is None and self._pgid is None:
+            self._launch_error = error
+        self._link.wake(self.started)
+
+    def on_eof(self, error: BaseException | None) -> None:
+        if self._pgid is None and self._launch_error is None:
+            text = self._preamble.decode(errors="replace").strip()
+            self._fail_launch(LaunchError(f"the remote launcher failed: {text[-500:]}"))
+        self._out.end(error)
+        self._err.end(error)
+
+    def on_exit(self, status: ExitStatus) -> None:
+        self._status = status
+        self._link.wake(self._exited)
+
+    def on_closed(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self._lost = lost = ConnectionLost(f"the SSH connection to {self.conn.where} was lost")
+            if self._pgid is None and self._launch_error is None:
+                self._launch_error = lost
+            self.on_eof(lost)
+            self.can_write.set()
+        else:
+            self.on_eof(None)
+        self._link.wake(self.started)
+        self._link.wake(self._exited)
+        self.conn.pool.channel_closed(self.conn)
+
+    def _drained(self) -> None:  # caller side: resume the channel once neither is full
+        def resume() -> None:
+            if self.chan is not None and not (self._out.full or self._err.full):
+                self.chan.resume_reading()
+
+        self.bridge.call_soon(resume)
+
+    async def write(self, data: bytes) -> None:
+        if self._lost is not None:
+            raise self._lost
+        chan = self.chan
+        if chan is None or self._status is not None or chan.is_closing():
+            raise anyio.BrokenResourceError("the process has exited")
+        try:
+            chan.write(data)
+        except BrokenPipeError:
+            raise anyio.BrokenResourceError("the process has exited") from None
+        await self.can_write.wait()
+        if self._lost is not None:
+            raise self._lost
+
+    def write_eof(self) -> None:
+        chan = self.chan
+        if chan is not None and not chan.is_closing():
+            try:
+                chan.write_eof()
+            except (BrokenPipeError, OSError):
+                pass
+
+    def close(self) -> None:
+        if self.chan is not None:
+            self.chan.close()
+
+    # -- caller side --
+    async def wait_ready(self) -> None:
+        await self.started.wait()
+        if self._launch_error is not None:
+            raise self._launch_error
+
+    async def wait(self) -> ExitStatus:
+        await self._exited.wait()
+        if self._status is not None:
+            return self._status
+        if self._lost is not None:
+            raise self._lost
+        raise ConnectionLost(f"the SSH server closed the channel without an exit status ({self.conn.where})")
+
+    def poll(self) -> ExitStatus | None:
+        return self._status
+
+    async def signal(self, sig: _signal.Signals) -> None:
+        if self._status is not None:
+            await anyio.lowlevel.checkpoint()
+            return
+        if self._lost is not None:
+            raise self._lost
+        await self.started.wait()
+        if self._pgid is None:
+            return  # never started: the launcher exits on its own
+        await self._signaller(self.conn, self._pgid, sig)
+
+    async def resize(self, size: TerminalSize) -> None:
+        chan = self.chan
+        if chan is not None:
+            self.bridge.call_soon(chan.change_terminal_size, size.cols, size.rows)
+        await anyio.lowlevel.checkpoint()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.bridge.call_soon(self.close)
+        await anyio.lowlevel.checkpoint()

@@ -1,0 +1,87 @@
+"""The SSH transport: processes and files on a host reached with asyncssh."""
+
+from __future__ import annotations
+
+import signal as _signal
+
+import anyio
+
+from ..._bridge import AsyncioBridge
+from ..._errors import ConnectionLost
+from ..._records import Capabilities
+from ..._transport import LaunchSpec, RawProcess, Transport
+from ..._url import SandboxURL
+from . import _files
+from ._launcher import build_command, kill_command
+from ._options import SSHOptions
+from ._pool import Conn, Pool, open_with_retry
+from ._process import SSHProcess
+
+__all__ = ["SSHTransport", "connect"]
+
+
+class SSHTransport(Transport):
+    """Runs processes on an SSH host, each in its own process group."""
+
+    name = "ssh"
+    capabilities = Capabilities()
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+        self._bridge = pool.bridge
+
+    async def start(self, spec: LaunchSpec) -> RawProcess:
+        command = build_command(spec)
+        for attempt in range(2):
+            conn = await self._pool.acquire()
+            proc = SSHProcess(spec, conn, self._bridge, self._signal)
+            try:
+                # Shielded: once the request is out, the process may run, and only this
+                # handle can stop it.
+                with anyio.CancelScope(shield=True):
+                    await self._bridge.call(open_with_retry, conn, lambda: proc.open(command))
+            except ConnectionLost:
+                self._pool.release(conn)
+                if attempt:
+                    raise
+                continue  # a connection that died while idle: reconnect once
+            except BaseException:
+                self._pool.release(conn)
+                raise
+            return proc
+        raise AssertionError("unreachable")
+
+    async def _signal(self, conn: Conn, pgid: int, sig: _signal.Signals) -> None:
+        await self._pool.control(conn, kill_command(pgid, sig))
+
+    async def read_file(self, path: str) -> bytes:
+        conn = await self._pool.acquire()
+        try:
+            return await self._bridge.call(_files.read, conn.ssh, path)
+        finally:
+            self._pool.release(conn)
+
+    async def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        conn = await self._pool.acquire()
+        try:
+            await self._bridge.call(_files.write, conn.ssh, path, data, mode)
+        finally:
+            self._pool.release(conn)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+        await self._bridge.aclose()
+
+
+async def connect(url: SandboxURL, options: SSHOptions) -> SSHTransport:
+    """Connect to ``url`` now, so a bad host, key or credential fails at open."""
+    assert url.host is not None
+    bridge = AsyncioBridge()
+    pool = Pool(bridge, options, url.host, url.port, url.user)
+    try:
+        pool.conns.append(await pool.connect())
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await bridge.aclose()
+        raise
+    return SSHTransport(pool)
