@@ -14,6 +14,8 @@ from ._errors import (
     HostUnreachable,
     InvalidArgument,
     InvalidSandboxURL,
+    JobLimitReached,
+    JobStillRunning,
     LaunchError,
     NotSupported,
     ProcessExited,
@@ -24,6 +26,7 @@ from ._errors import (
     StreamClosed,
     UnknownJob,
 )
+from ._jobs import JobHandle, JobInfo, JobLimits, JobRead, Jobs, JobState, JobStatus
 from ._process import Process, Terminal
 from ._records import Capabilities, ExecResult, ExitStatus, TerminalSize
 from ._sandbox import Sandbox, open_sandbox
@@ -45,6 +48,15 @@ __all__ = [
     "HostUnreachable",
     "InvalidArgument",
     "InvalidSandboxURL",
+    "JobHandle",
+    "JobInfo",
+    "JobLimitReached",
+    "JobLimits",
+    "JobRead",
+    "JobState",
+    "JobStatus",
+    "JobStillRunning",
+    "Jobs",
     "LaunchError",
     "NotSupported",
     "Process",

@@ -20,6 +20,8 @@ __all__ = [
     "HostUnreachable",
     "InvalidArgument",
     "InvalidSandboxURL",
+    "JobLimitReached",
+    "JobStillRunning",
     "LaunchError",
     "NotSupported",
     "ProcessExited",
@@ -100,6 +102,14 @@ class SandboxNotFound(SandlotError, LookupError):
 
 class UnknownJob(SandlotError, LookupError):
     """No job with that id exists in the sandbox."""
+
+
+class JobLimitReached(SandlotError):
+    """Starting the job would exceed ``JobLimits.max_concurrent``."""
+
+
+class JobStillRunning(SandlotError):
+    """The operation needs an ended job (e.g. removing it without ``force``)."""
 
 
 class ConnectionFailed(SandlotError):

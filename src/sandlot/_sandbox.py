@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mappi
 from contextlib import asynccontextmanager
 from os import PathLike
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
@@ -27,6 +27,9 @@ from ._validate import (
     check_size_limit,
     check_timeout,
 )
+
+if TYPE_CHECKING:
+    from ._jobs import Jobs
 
 __all__ = ["Sandbox", "open_sandbox"]
 
@@ -79,6 +82,13 @@ class Sandbox:
     @property
     def capabilities(self) -> Capabilities:
         return self._transport.capabilities
+
+    @property
+    def jobs(self) -> Jobs:
+        """Durable jobs in this sandbox, under the default root (see :class:`Jobs`)."""
+        from ._jobs import Jobs
+
+        return Jobs(self)
 
     async def _start(self, spec: LaunchSpec) -> RawProcess:
         await anyio.lowlevel.checkpoint_if_cancelled()

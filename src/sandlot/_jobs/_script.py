@@ -1,0 +1,306 @@
+"""The POSIX ``sh`` scripts that run in the sandbox: the launcher, the job's supervisor
+(the "wrapper") and one small script per operation.
+
+Every operation is one ``exec`` of ``sh -c SCRIPT sandlot-job ROOT ID ARGS...``; it prints
+one header line ``sandlot-job ...`` (and, for reads, the raw log bytes after it). Nothing
+is decoded in transit.
+
+Layout of a job directory ``ROOT/ID``:
+
+* ``meta.json``  the handle (argv, cwd, env *names*), written last by the launcher;
+* ``output`` or ``stdout`` + ``stderr``  append-only logs, byte-exact;
+* ``stdin``  a FIFO; the wrapper holds it open read-write so writers never block on open
+  and the command sees EOF only after ``close_stdin`` (``stdin.closed`` + SIGUSR1);
+* ``wrapper`` / ``pid``  "PID STARTTIME" of the wrapper and the command (field 22 of
+  ``/proc/PID/stat``), so a recycled pid never looks alive;
+* ``reaper`` (``cgroup`` or ``pgroup``), ``cgroup`` (its path), ``timedout``, ``capped``;
+* ``exit``  ``code N`` or ``signal N``, written atomically (rename) by the wrapper once
+  the command and its whole tree have ended and the logs are complete.
+
+A shell reports a command killed by signal N as 128+N, exactly like ``exit 128+N``;
+statuses 129..191 are reported as signals (the common case by far).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ATTACH",
+    "CLOSE",
+    "KILL",
+    "LAUNCH",
+    "LIST",
+    "READ",
+    "REMOVE",
+    "STOP",
+    "TAIL",
+    "WRAPPER",
+    "WRITE",
+]
+
+# Shared by every script. `stt PID` prints the start time (field 22 of /proc/PID/stat,
+# counted after the parenthesised command name, which may contain spaces).
+_FUNCS = r"""
+stt() { l=; read -r l 2>/dev/null < "/proc/$1/stat" || return 0
+  set -- ${l##*") "}; [ $# -ge 20 ] && printf %s "${20}"; return 0; }
+alive() { [ -n "$1" ] || return 1
+  if [ -d /proc/self ]; then [ "$(stt "$1")" = "$2" ]; else kill -0 "$1" 2>/dev/null; fi; }
+jstat() { st=crashed; ex=-
+  if [ -e "$d/exit" ]; then st=exited
+  else w=; ws=; [ -e "$d/wrapper" ] && read -r w ws < "$d/wrapper"
+    if alive "$w" "$ws"; then st=running; elif [ -e "$d/exit" ]; then st=exited; fi; fi
+  if [ $st = exited ]; then read -r k v < "$d/exit"; ex=$k:$v; fi
+  to=0; [ -e "$d/timedout" ] && to=1
+  cp=0; [ -e "$d/capped" ] && cp=1
+  rp=-; [ -e "$d/reaper" ] && read -r rp < "$d/reaper"
+  hdr="$st $ex $to $cp $rp"; }
+reap() { C=; cs=; [ -e "$d/pid" ] && read -r C cs < "$d/pid"
+  cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
+  r=; [ -e "$d/reaper" ] && read -r r < "$d/reaper"
+  if [ "$r" = cgroup ] && [ -n "$cg" ] && [ -d "$cg" ]; then
+    if [ "$1" = 9 ] && [ -e "$cg/cgroup.kill" ]; then echo 1 > "$cg/cgroup.kill"
+    else for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -$1 $p 2>/dev/null; done; fi
+  fi
+  if [ -n "$C" ] && { [ "$st" = running ] || alive "$C" "$cs"; }; then
+    kill -$1 -$C 2>/dev/null; fi; return 0; }
+"""
+
+# Every operation script starts with this: "$1" is the jobs root ("" = default), "$2" the id.
+_PRELUDE = (
+    'set -u\nroot=$1 id=$2; shift 2\n[ -n "$root" ] || root=${HOME:-/tmp}/.sandlot/jobs\n'
+    "d=$root/$id\n" + _FUNCS
+)
+
+_KNOWN = '[ -f "$d/meta.json" ] || { echo "sandlot-job unknown"; exit 0; }\n'
+
+# The job's supervisor, started by LAUNCH in a new session. Args: DIR CWD TIMEOUT CAP
+# SEPARATE GRACE ARGV... It keeps the stdin FIFO open, starts the command in its own
+# session (and cgroup when it can make one), waits for it, sweeps what is left of the
+# tree, waits for the logs to be complete and writes the exit file.
+WRAPPER = (
+    r"""set -u
+d=$1 cwd=$2 t=$3 cap=$4 sep=$5 g=$6; shift 6
+cd "$d" || exit 1
+st=running
+trap 'intr=1; exec 3>&-' USR1
+exec 3<>stdin
+"""
+    + _FUNCS
+    + r"""
+cg=
+if [ -r /proc/self/mounts ] && [ -r /proc/self/cgroup ]; then
+  mnt=; while read -r _ m ty _; do [ "$ty" = cgroup2 ] && { mnt=$m; break; }
+    done < /proc/self/mounts
+  cur=; while IFS= read -r l; do case $l in 0::/*) cur=${l#0::};; esac; done < /proc/self/cgroup
+  if [ -n "$mnt" ] && [ -n "$cur" ]; then
+    cg=$mnt${cur%/}/sandlot-job-${d##*/}-$$
+    if mkdir "$cg" 2>/dev/null && [ -w "$cg/cgroup.procs" ]; then printf '%s\n' "$cg" > cgroup
+    else rmdir "$cg" 2>/dev/null; cg=; fi
+  fi
+fi
+if [ "$sep" = 1 ]; then o=stdout e=stderr; else o=output e=output; fi
+capto() { { head -c "$cap"; n=$(wc -c); [ $((n+0)) -gt 0 ] && : > capped; } < "$1" >> "$2"; }
+if [ "$cap" -gt 0 ]; then
+  mkfifo "$o.pipe"; capto "$o.pipe" "$o" 3>&- & o=$o.pipe
+  if [ "$sep" = 1 ]; then mkfifo "$e.pipe"; capto "$e.pipe" "$e" 3>&- & e=$e.pipe; else e=$o; fi
+fi
+cmd='cg=$1 cwd=$2; shift 2
+if [ -n "$cg" ] && { echo $$ > "$cg/cgroup.procs"; } 2>/dev/null; then r=cgroup; else r=pgroup; fi
+echo $r > reaper.tmp && mv -f reaper.tmp reaper
+cd "$cwd" && exec "$@"'
+if [ "$o" = "$e" ]; then
+  setsid sh -c "$cmd" sandlot-job-cmd "$cg" "$cwd" "$@" < stdin >> "$o" 2>&1 3>&- &
+else
+  setsid sh -c "$cmd" sandlot-job-cmd "$cg" "$cwd" "$@" < stdin >> "$o" 2>> "$e" 3>&- &
+fi
+C=$!
+printf '%s %s\n' "$C" "$(stt $C)" > pid.tmp && mv -f pid.tmp pid
+wd=
+if [ "$t" != 0 ]; then
+  ( trap 'kill $s 2>/dev/null; exit 0' TERM
+    sleep "$t" & s=$!; wait $s; : > timedout; reap 15
+    sleep "$g" & s=$!; wait $s; reap 9 ) 3>&- &
+  wd=$!
+fi
+# A trapped SIGUSR1 (close stdin) interrupts `wait` with 128+n: wait again. If the
+# command's real status was reported at the same moment, the second wait says 127.
+rc=0 last=
+while :; do intr=0; wait "$C"; r=$?
+  if [ "$intr" = 1 ] && [ $r -gt 128 ]; then last=$r; continue; fi
+  [ $r = 127 ] && [ -n "$last" ] && r=$last
+  rc=$r; break
+done
+reap 9
+[ -n "$wd" ] && kill "$wd" 2>/dev/null
+exec 3>&-
+wait
+rm -f stdout.pipe stderr.pipe output.pipe
+if [ $rc -gt 128 ] && [ $rc -lt 192 ]; then ex="signal $((rc-128))"; else ex="code $rc"; fi
+if [ -n "$cg" ]; then i=0
+  while [ -d "$cg" ] && ! rmdir "$cg" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+fi
+printf '%s\n' "$ex" > exit.tmp && mv -f exit.tmp exit
+"""
+)
+
+# Args: WRAPPER META CAP SEPARATE GRACE TIMEOUT MAX ARGV...; runs in the job's cwd with
+# its environment. Never waits on the job: the wrapper is detached with all three
+# standard streams redirected, and this script only waits (bounded) for it to record the
+# command's pid and reaper.
+LAUNCH = (
+    _PRELUDE
+    + r"""
+wr=$1 meta=$2 cap=$3 sep=$4 g=$5 t=$6 max=$7; shift 7
+command -v setsid >/dev/null 2>&1 || { echo "sandlot-job nosetsid"; exit 0; }
+command -v "$1" >/dev/null 2>&1 || { echo "sandlot-job notfound"; exit 0; }
+[ -d "$root" ] || mkdir -p -m 700 "$root" 2>/dev/null
+[ -d "$root" ] || { echo "sandlot-job noroot"; exit 0; }
+if [ "$max" -gt 0 ]; then n=0
+  for j in "$root"/*; do
+    [ -f "$j/meta.json" ] && [ ! -e "$j/exit" ] || continue
+    x=; y=; [ -e "$j/wrapper" ] && read -r x y < "$j/wrapper"
+    alive "$x" "$y" && n=$((n+1))
+  done
+  [ $n -ge "$max" ] && { echo "sandlot-job limit $n"; exit 0; }
+fi
+mkdir "$d" 2>/dev/null || { echo "sandlot-job exists"; exit 0; }
+mkfifo "$d/stdin" || { echo "sandlot-job nofifo"; exit 0; }
+if [ "$sep" = 1 ]; then : > "$d/stdout"; : > "$d/stderr"; else : > "$d/output"; fi
+setsid sh -c "$wr" sandlot-job "$d" "$(pwd)" "$t" "$cap" "$sep" "$g" "$@" \
+  < /dev/null > /dev/null 2>&1 &
+W=$!
+printf '%s %s\n' "$W" "$(stt $W)" > "$d/wrapper"
+i=0
+while { [ ! -e "$d/reaper" ] || [ ! -e "$d/pid" ]; } && [ ! -e "$d/exit" ] && [ $i -lt 1000 ]; do
+  sleep 0.01; i=$((i+1)); done
+printf '%s\n' "$meta" > "$d/meta.json"
+rp=-; [ -e "$d/reaper" ] && read -r rp < "$d/reaper"
+echo "sandlot-job started $rp"
+"""
+)
+
+# Args: STREAM CURSOR MAX LINGER. Status first, then the size: if the job has ended, the
+# size is final. LINGER (in 50 ms steps) waits in the sandbox for new output, so that a
+# follower costs one round trip per burst of output rather than per poll.
+READ = (
+    _PRELUDE
+    + _KNOWN
+    + r"""
+f=$d/$1 c=$2 m=$3 n=$4
+size() { s=0; [ -e "$f" ] && s=$(wc -c < "$f"); s=$((s+0)); }
+jstat; size
+while [ "$st" = running ] && [ "$s" -le "$c" ] && [ "$n" -gt 0 ]; do
+  sleep 0.05; n=$((n-1)); jstat; size; done
+k=$((s-c)); [ $k -gt "$m" ] && k=$m; [ $k -lt 0 ] && k=0
+echo "sandlot-job $hdr $s"
+[ $k -gt 0 ] && tail -c +$((c+1)) "$f" | head -c $k
+exit 0
+"""
+)
+
+# Args: STREAM LINES.
+TAIL = (
+    _PRELUDE
+    + _KNOWN
+    + r"""
+jstat; echo "sandlot-job $hdr"
+[ -e "$d/$1" ] && tail -n "$2" "$d/$1"
+exit 0
+"""
+)
+
+ATTACH = (
+    _PRELUDE
+    + _KNOWN
+    + r"""
+jstat; echo "sandlot-job $hdr"; cat "$d/meta.json"
+"""
+)
+
+LIST = (
+    _PRELUDE
+    + r"""
+for d in "$root"/*; do
+  [ -f "$d/meta.json" ] || continue
+  jstat; echo "sandlot-job $hdr"; cat "$d/meta.json"
+done
+exit 0
+"""
+)
+
+# `busy`: the job's supervisor runs, or (after a crash) its command or cgroup still does.
+_BUSY = r"""
+busy() { [ -e "$d/exit" ] && return 1; jstat; [ "$st" = running ] && return 0
+  C=; cs=; [ -e "$d/pid" ] && read -r C cs < "$d/pid"; alive "$C" "$cs" && return 0
+  cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
+  [ -n "$cg" ] && [ -s "$cg/cgroup.procs" ]; }
+waitgone() { i=0; while [ $i -lt "$1" ] && busy; do sleep 0.05; i=$((i+1)); done; }
+"""
+
+# Args: GRACE_STEPS WAIT(0/1). SIGTERM to the whole tree, wait, then SIGKILL.
+STOP = (
+    _PRELUDE
+    + _KNOWN
+    + _BUSY
+    + r"""
+if busy; then reap 15
+  if [ "$2" = 1 ]; then waitgone "$1"; busy && reap 9; waitgone 200; fi
+fi
+jstat; echo "sandlot-job $hdr"
+"""
+)
+
+# Args: SIGNUM.
+KILL = (
+    _PRELUDE
+    + _KNOWN
+    + _BUSY
+    + r"""
+busy && reap "$1"
+jstat; echo "sandlot-job $hdr"
+"""
+)
+
+CLOSE = (
+    _PRELUDE
+    + _KNOWN
+    + r"""
+: > "$d/stdin.closed"
+jstat
+[ "$st" = running ] && kill -USR1 "$w" 2>/dev/null
+echo "sandlot-job $hdr"
+"""
+)
+
+# stdin of this exec is the data. The FIFO has a reader while the wrapper runs (it holds
+# it open), and the wrapper closes it once the command has ended, so a blocked writer
+# then fails instead of hanging.
+WRITE = (
+    _PRELUDE
+    + _KNOWN
+    + r"""
+jstat
+[ "$st" = running ] || { echo "sandlot-job ended"; exit 0; }
+[ -e "$d/stdin.closed" ] && { echo "sandlot-job closed"; exit 0; }
+exec 4> "$d/stdin" || { echo "sandlot-job ended"; exit 0; }
+cat >&4 && echo "sandlot-job ok"
+exit 0
+"""
+)
+
+# Args: FORCE(0/1).
+REMOVE = (
+    _PRELUDE
+    + _KNOWN
+    + _BUSY
+    + r"""
+if busy; then
+  [ "$1" = 1 ] || { echo "sandlot-job running"; exit 0; }
+  reap 9; waitgone 200
+  busy && { echo "sandlot-job running"; exit 0; }
+fi
+cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
+[ -n "$cg" ] && rmdir "$cg" 2>/dev/null
+rm -rf "$d"
+echo "sandlot-job removed"
+"""
+)
