@@ -97,13 +97,56 @@ def resolve(spec: str | None) -> Named:
     return found
 
 
+#: Config keys that would put a secret in a plain file: use an agent or a key file.
+_SECRETS = ("password", "passphrase", "api_key", "token", "secret")
+#: Friendlier spellings, as in ssh_config.
+_ALIASES = {"identity_file": "client_keys", "identity_files": "client_keys"}
+_PATHS = ("known_hosts", "client_keys", "config")
+
+
+def _expand(value: Any) -> Any:
+    if isinstance(value, str):
+        return os.path.expanduser(value)
+    if isinstance(value, list):
+        return [_expand(v) for v in value]
+    return value
+
+
+def _ssh_options(where: str, options: dict[str, Any]) -> Any:
+    from .._backends.ssh import SSHOptions
+
+    fields = {f.name for f in attrs.fields(SSHOptions)} - set(_SECRETS)
+    kwargs = {}
+    for key, value in options.items():
+        name = _ALIASES.get(key, key)
+        if name not in fields:
+            allowed = ", ".join(sorted(fields | set(_ALIASES)))
+            raise UsageError(f"{where}: unknown ssh option {key!r} (known: {allowed})")
+        if name == "known_hosts" and value is False:
+            value = None  # accept any host key: only for throwaway hosts
+        kwargs[name] = _expand(value) if name in _PATHS else value
+    try:
+        return SSHOptions(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
 def backend_options(target: Named) -> dict[str, Any]:
     """The keyword options for :func:`open_sandbox` built from a config entry."""
     if not target.options:
         return {}
+    where = f"sandbox {target.name!r} in {str(config_path())!r}"
+    for key in target.options:
+        if any(word in key.lower() for word in _SECRETS):
+            raise UsageError(
+                f"{where}: {key!r} is a secret and does not belong in the config file; "
+                "use an ssh agent, a key file or an environment variable"
+            )
     scheme = parse_url(target.url).scheme
+    if scheme == "ssh":
+        return {"ssh": _ssh_options(where, target.options)}
     keys = ", ".join(sorted(target.options))
-    raise UsageError(f"sandbox {target.name!r}: the {scheme} backend takes no options ({keys})")
+    raise UsageError(f"{where}: the {scheme} backend takes no options here ({keys})")
 
 
 def open_target(spec: str | None) -> AbstractAsyncContextManager[Sandbox]:
