@@ -11,9 +11,11 @@ import pytest
 import sandlot
 from targets import LEAK_TAG, LEAK_TAG_VAR, Target
 from targets import local as _local
+from targets import ssh as _ssh
 from targets.local import *  # noqa: F403
+from targets.ssh import *  # noqa: F403
 
-TARGET_FIXTURES: list[str] = [*_local.TARGETS]
+TARGET_FIXTURES: list[str] = [*_local.TARGETS, *_ssh.TARGETS]
 
 
 @pytest.fixture(params=["asyncio", "trio"])

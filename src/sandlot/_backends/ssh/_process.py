@@ -265,7 +265,7 @@ class SSHProcess(RawProcess):
 
     def on_data(self, data: bytes, datatype: asyncssh.DataType) -> None:
         marker_stream = datatype is None if self.pty else datatype == asyncssh.EXTENDED_DATA_STDERR
-        if marker_stream and not self.started.is_set() and self._launch_error is None:
+        if marker_stream and self._pgid is None and self._launch_error is None:
             self._preamble += data
             found = parse_marker(self._preamble)
             if found is None:
