@@ -1,0 +1,118 @@
+"""The POSIX sh launchers that run a command inside a Daytona sandbox.
+
+Daytona's session commands merge nothing but frame output line by line (NULs dropped, a
+final newline added), cannot receive EOF, cannot be signalled, and report signals as
+``128+N`` or ``-1``. The spawn launcher works around each of these:
+
+* the command's stdout and stderr go to FIFOs read by two encoders that print base64
+  lines (``o<b64>`` on stdout, ``e<b64>`` on stderr), each line at most 4002 bytes so a
+  single ``write`` keeps it whole next to the launcher's own control lines;
+* stdin comes from a FIFO fed by a decoder of ``I<b64>`` input lines; ``Z`` closes it (EOF);
+* the command leads its own process group (``setsid``), whose id is reported (``r <pgid>``)
+  so that any signal can be sent to the group;
+* the command's parent is a holder that never reaps it: once it is a zombie the launcher
+  reads the raw wait status from ``/proc/<pid>/stat`` (field 52) and reports ``x <status>``.
+
+Launch failures are reported before anything runs: ``f cwd``, ``f notfound``, ``f noexec``.
+Needs sh, mkfifo, setsid, dd, base64, sleep and Linux ``/proc`` (>= 3.5) in the sandbox.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+from collections.abc import Mapping
+
+# $d: private directory; $1..: argv. The env assignments are only applied to the command.
+_SPAWN = r"""
+set -f
+d=$(mktemp -d "${TMPDIR:-/tmp}/sandlot.XXXXXXXX") ||
+  { echo 'f dir cannot create a temp dir'; exit 126; }
+trap 'rm -rf "$d"' EXIT
+%(cd)s
+S=$(command -v setsid) || { echo 'f dir setsid is missing'; exit 126; }
+case $1 in
+  */*) if [ ! -e "$1" ]; then echo f notfound; exit 127; fi
+       if [ -d "$1" ] || [ ! -x "$1" ]; then echo f noexec Permission denied; exit 126; fi ;;
+  *) ( %(env)s command -v -- "$1" ) >/dev/null 2>&1 || { echo f notfound; exit 127; } ;;
+esac
+mkfifo "$d/i" "$d/o" "$d/e" "$d/c" || { echo 'f dir cannot create FIFOs'; exit 126; }
+enc() {
+  while c=$(dd bs=65536 count=1 2>/dev/null | base64 -w 4000) && [ -n "$c" ]; do
+    for l in $c; do printf '%%s%%s\n' "$1" "$l"; done
+  done
+}
+enc o <"$d/o" & eo=$!
+enc e <"$d/e" >&2 & ee=$!
+exec 3<&0
+{ while IFS= read -r l; do
+    case $l in I*) printf '%%s' "${l#I}" | base64 -d ;; Z*) break ;; esac
+  done; } <&3 >"$d/i" 2>/dev/null & ip=$!
+exec 3<&-
+( ( %(env)s exec "$S" "$@" ) <"$d/i" >"$d/o" 2>"$d/e" &
+  echo $! >"$d/c"
+  exec sleep 2147483647 >/dev/null 2>&1 ) &
+h=$!
+read -r p <"$d/c"
+echo "r $p"
+t=0.002
+while :; do
+  if ! read -r s <"/proc/$p/stat"; then w='?'; break; fi
+  set -- ${s##*) }
+  if [ "$1" = Z ]; then eval "w=\${50}"; break; fi
+  sleep $t
+  case $t in 0.002) t=0.01 ;; 0.01) t=0.03 ;; 0.03) t=0.1 ;; esac
+done
+echo "x $w"
+kill -9 $h $ip 2>/dev/null
+wait $eo $ee
+"""
+
+_PTY = r"""
+unset SANDLOT_LAUNCH
+%(cd)s
+case $1 in
+  */*) if [ ! -e "$1" ]; then printf '%%s:notfound\n' "$T"; exit 127; fi
+       if [ -d "$1" ] || [ ! -x "$1" ]; then printf '%%s:noexec\n' "$T"; exit 126; fi ;;
+  *) command -v -- "$1" >/dev/null 2>&1 || { printf '%%s:notfound\n' "$T"; exit 127; } ;;
+esac
+printf '%%s:ready:%%s\n' "$T" "$$"
+exec "$@"
+"""
+
+_SPAWN_CD = """cd -- %s 2>/dev/null || { echo f cwd; exit 126; }"""
+_PTY_CD = """cd -- %s 2>/dev/null || { printf '%%s:cwd\\n' "$T"; exit 126; }"""
+
+
+def _env_prefix(env: Mapping[str, str]) -> str:
+    # Names were validated (letters, digits, underscore): only the values need quoting.
+    return " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+
+
+def _exports(env: Mapping[str, str]) -> str:
+    return "".join(f"export {name}={shlex.quote(value)}; " for name, value in env.items())
+
+
+def spawn_command(argv: tuple[str, ...], cwd: str | None, env: Mapping[str, str]) -> str:
+    """The session command that runs ``argv`` under the spawn launcher."""
+    script = _SPAWN % {
+        "cd": _SPAWN_CD % shlex.quote(cwd) if cwd is not None else "",
+        "env": _exports(env),
+    }
+    # No exec: a real daemon runs the command inside its session shell, which must survive.
+    return "sh -c " + shlex.join([script, "sandlot", *argv])
+
+
+def pty_script(argv: tuple[str, ...], cwd: str | None) -> tuple[str, str]:
+    """The pty launcher (passed in ``$SANDLOT_LAUNCH``) and the marker prefix it prints.
+
+    The marker is assembled by ``printf`` from a token only the script holds, so the
+    shell's echo of the typed line never contains it.
+    """
+    token = secrets.token_hex(8)
+    body = _PTY % {"cd": _PTY_CD % shlex.quote(cwd) if cwd is not None else ""}
+    script = f"T=sandlot-{token}; set -- {shlex.join(argv)}\n{body}"
+    return script, f"sandlot-{token}"
+
+
+PTY_TYPED_LINE = b'exec sh -c "$SANDLOT_LAUNCH"\n'

@@ -1,0 +1,248 @@
+"""``pty`` over Daytona's PTY sessions.
+
+The daemon starts an interactive login shell on the terminal; we type one line that
+``exec``s the pty launcher (its text travels in ``$SANDLOT_LAUNCH``), which checks the
+working directory and the command, prints a marker, and ``exec``s the command. Everything
+before the marker (prompt, echo) is dropped, so the output starts with the command's own.
+The command is then the pty's process, so the daemon's exit record is the command's: an
+exit code, or a reason naming the signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal as _signal
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import ByteSendStream
+
+from ..._errors import CommandNotFound, LaunchError, SandlotError
+from ..._records import ExitStatus, TerminalSize
+from ..._transport import FailedLaunch, LaunchSpec, RawProcess
+from .errors import operation_error
+from .launcher import PTY_TYPED_LINE, pty_script
+from .pipe import BridgedOutput
+
+if TYPE_CHECKING:
+    from ..._bridge import AsyncioBridge
+
+_START_TIMEOUT = 30.0
+_MAX_PREAMBLE = 1 << 20
+_GO_NAMES = {
+    "killed": _signal.SIGKILL,
+    "terminated": _signal.SIGTERM,
+    "interrupt": _signal.SIGINT,
+    "hangup": _signal.SIGHUP,
+    "quit": _signal.SIGQUIT,
+}
+
+
+def exit_status(code: int | None, reason: str | None) -> ExitStatus | None:
+    """The daemon's PTY exit record as an ExitStatus (it names signals in ``reason``)."""
+    if reason:
+        if m := re.search(r"\bSIG([A-Z0-9]+)\b", reason):
+            with contextlib.suppress(KeyError):
+                return ExitStatus(signal=_signal.Signals["SIG" + m.group(1)])
+        if m := re.search(r"signal:?\s*(\d+)", reason):
+            with contextlib.suppress(ValueError):
+                return ExitStatus(signal=_signal.Signals(int(m.group(1))))
+        if (m := re.search(r"signal:\s*([a-z]+)", reason)) and m.group(1) in _GO_NAMES:
+            return ExitStatus(signal=_GO_NAMES[m.group(1)])
+    if code is None:
+        return None
+    return ExitStatus(code=code)
+
+
+class _Input(ByteSendStream):
+    def __init__(self, proc: PtyProcess) -> None:
+        self._proc = proc
+
+    async def send(self, item: bytes) -> None:
+        if self._proc.poll() is not None:
+            await anyio.lowlevel.checkpoint()
+            raise anyio.BrokenResourceError("the process has exited")
+        await self._proc.write(item)
+
+    async def aclose(self) -> None:
+        """EOF on a terminal is the EOF character (^D) at the start of a line."""
+        if self._proc.poll() is None:
+            with contextlib.suppress(anyio.BrokenResourceError):
+                await self._proc.write(b"\x04")
+
+
+class PtyProcess(RawProcess):
+    def __init__(self, bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> None:
+        self._bridge = bridge
+        self._sandbox = sandbox
+        self._spec = spec
+        self._id = f"sandlot-{uuid.uuid4().hex}"
+        self.stdin = _Input(self)
+        self.stdout = self._out = BridgedOutput(bridge)
+        self.stderr = None
+        self._script, self._marker = pty_script(spec.argv, spec.cwd)
+        self._preamble = bytearray()
+        self._found = False
+        self._pgid: int | None = None
+        self.failure: LaunchError | None = None
+        self._started: asyncio.Future[None] | None = None
+        self._handle: Any = None
+        self._watch: asyncio.Task[None] | None = None
+        self._status: ExitStatus | None = None
+        self._error: SandlotError | None = None
+        self._ended = asyncio.Event()
+
+    # -- the SDK's loop ------------------------------------------------------------------
+    async def _launch(self) -> None:
+        from daytona.common.pty import PtySize
+
+        assert self._spec.pty is not None
+        self._started = asyncio.get_running_loop().create_future()
+        size = PtySize(rows=self._spec.pty.rows, cols=self._spec.pty.cols)
+        envs = {**self._spec.env, "SANDLOT_LAUNCH": self._script}
+        self._handle = await self._sandbox.process.create_pty_session(
+            self._id, self._on_data, envs=envs, pty_size=size
+        )
+        self._watch = asyncio.ensure_future(self._wait_pty())
+        await self._handle.send_input(PTY_TYPED_LINE)
+        await asyncio.wait_for(asyncio.shield(self._started), _START_TIMEOUT)
+
+    async def _on_data(self, data: bytes) -> None:
+        if self._found:
+            await self._out.write(data)
+            return
+        self._preamble += data
+        marker = self._marker.encode() + b":"
+        at = self._preamble.find(marker)
+        end = self._preamble.find(b"\n", at) if at >= 0 else -1
+        if end < 0:
+            if len(self._preamble) > _MAX_PREAMBLE:
+                del self._preamble[: -len(marker)]
+            return
+        words = bytes(self._preamble[at + len(marker) : end]).decode().strip().split(":")
+        rest = bytes(self._preamble[end + 1 :])
+        self._preamble.clear()
+        self._found = True
+        if words[0] == "ready":
+            self._pgid = int(words[1])
+        elif words[0] == "notfound":
+            self.failure = CommandNotFound(self._spec.argv[0])
+        elif words[0] == "cwd":
+            self.failure = LaunchError(
+                f"cannot use working directory {self._spec.cwd!r}: no such directory"
+            )
+        else:
+            self.failure = LaunchError(f"cannot execute {self._spec.argv[0]!r}")
+        assert self._started is not None
+        if not self._started.done():
+            self._started.set_result(None)
+        if rest and self.failure is None:
+            await self._out.write(rest)
+
+    async def _wait_pty(self) -> None:
+        error: SandlotError | None = None
+        try:
+            result = await self._handle.wait()
+            self._status = exit_status(result.exit_code, result.error)
+            if self._status is None:
+                error = operation_error(ConnectionError(result.error or "closed"), "running")
+        except Exception as exc:
+            error = operation_error(exc, "reading the terminal")
+        finally:
+            self._error = error
+            assert self._started is not None
+            if not self._started.done():
+                self._started.set_exception(
+                    error or LaunchError("the terminal closed before the command started")
+                )
+            self._out.end(error)
+            self._ended.set()
+
+    async def _kill(self, sig: _signal.Signals) -> None:
+        if self._pgid is not None:
+            await self._sandbox.process.exec(f"kill -{int(sig)} -{self._pgid} 2>/dev/null; true")
+
+    async def _close(self) -> None:
+        handle = self._handle
+        if handle is not None:
+            if self._status is None:
+                with contextlib.suppress(Exception):
+                    await handle.kill()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(self._ended.wait()), 5)
+            with contextlib.suppress(Exception):
+                await handle.disconnect()
+        if self._watch is not None and not self._watch.done():
+            self._watch.cancel()
+            with contextlib.suppress(BaseException):
+                await self._watch
+        self._out._drop()
+
+    async def _wait_exit(self) -> None:
+        await self._ended.wait()
+
+    # -- the caller's loop ---------------------------------------------------------------
+    async def write(self, data: bytes) -> None:
+        try:
+            await self._bridge.call(self._handle.send_input, bytes(data))
+        except Exception as exc:
+            if self._status is not None:
+                raise anyio.BrokenResourceError("the process has exited") from None
+            raise operation_error(exc, "writing to the terminal") from None
+
+    async def wait_ready(self) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    async def wait(self) -> ExitStatus:
+        if self._status is None:
+            await self._bridge.call(self._wait_exit)
+        if self._status is None:
+            assert self._error is not None
+            raise self._error
+        return self._status
+
+    def poll(self) -> ExitStatus | None:
+        return self._status
+
+    async def signal(self, sig: _signal.Signals) -> None:
+        if self._status is not None:
+            await anyio.lowlevel.checkpoint()
+            return
+        try:
+            await self._bridge.call(self._kill, sig)
+        except Exception as exc:
+            raise operation_error(exc, f"sending {sig.name}") from None
+
+    async def resize(self, size: TerminalSize) -> None:
+        from daytona.common.pty import PtySize
+
+        try:
+            await self._bridge.call(self._handle.resize, PtySize(rows=size.rows, cols=size.cols))
+        except Exception as exc:
+            raise operation_error(exc, "resizing the terminal") from None
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._bridge.call(self._close)
+
+
+async def start_pty(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:
+    """Start ``spec`` on a Daytona PTY; shielded, so a cancelled caller leaves nothing."""
+    proc = PtyProcess(bridge, sandbox, spec)
+    with anyio.CancelScope(shield=True):
+        try:
+            await bridge.call(proc._launch)
+        except BaseException as exc:
+            await bridge.call(proc._close)
+            if isinstance(exc, LaunchError):
+                return FailedLaunch(exc, pty=True)
+            if isinstance(exc, Exception) and not isinstance(exc, SandlotError):
+                raise operation_error(exc, f"starting {spec.argv[0]!r}") from None
+            raise
+        if proc.failure is not None:
+            await bridge.call(proc._close)
+            return FailedLaunch(proc.failure, pty=True)
+    return proc

@@ -1,0 +1,272 @@
+"""``spawn``/``exec`` over Daytona sessions: one session per process, run by the launcher."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import signal as _signal
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import ByteSendStream
+
+from ..._errors import CommandNotFound, LaunchError, SandlotError
+from ..._records import ExitStatus
+from ..._transport import FailedLaunch, LaunchSpec, RawProcess
+from .errors import operation_error
+from .launcher import spawn_command
+from .pipe import BridgedOutput
+
+if TYPE_CHECKING:
+    from ..._bridge import AsyncioBridge
+
+# Raw bytes per input line: its base64 stays well inside what the daemon takes in one line.
+_INPUT_LINE = 36 * 1024
+_START_TIMEOUT = 60.0
+
+
+class _Stdin(ByteSendStream):
+    def __init__(self, proc: SessionProcess) -> None:
+        self._proc = proc
+        self._closed = False
+
+    async def send(self, item: bytes) -> None:
+        if self._closed:
+            raise anyio.ClosedResourceError
+        if self._proc.poll() is not None:
+            await anyio.lowlevel.checkpoint()
+            raise anyio.BrokenResourceError("the process has exited")
+        if not item:
+            await anyio.lowlevel.checkpoint()
+            return
+        lines = [
+            "I" + base64.b64encode(item[i : i + _INPUT_LINE]).decode()
+            for i in range(0, len(item), _INPUT_LINE)
+        ]
+        await self._proc.send_input("\n".join(lines) + "\n")
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._proc.poll() is None:
+            # The daemon cannot close a command's stdin: the launcher's decoder does, on Z.
+            with contextlib.suppress(anyio.BrokenResourceError):
+                await self._proc.send_input("Z\n")
+
+
+class SessionProcess(RawProcess):
+    """A process the spawn launcher runs in its own Daytona session."""
+
+    def __init__(self, bridge: AsyncioBridge, sandbox: Any, sid: str) -> None:
+        self._bridge = bridge
+        self._sandbox = sandbox
+        self._sid = sid
+        self._cid = ""
+        self.stdin = _Stdin(self)
+        self.stdout = self._out = BridgedOutput(bridge)
+        self.stderr = self._err = BridgedOutput(bridge)
+        self._partial = {"o": "", "e": ""}
+        self._pgid: int | None = None
+        self.failure: LaunchError | None = None
+        self._status: ExitStatus | None = None
+        self._error: SandlotError | None = None
+        self._started: asyncio.Future[None] | None = None
+        self._ended = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+
+    # -- the SDK's loop ------------------------------------------------------------------
+    async def _launch(self, spec: LaunchSpec) -> None:
+        from daytona import SessionExecuteRequest
+
+        process = self._sandbox.process
+        self._started = asyncio.get_running_loop().create_future()
+        await process.create_session(self._sid)
+        request = SessionExecuteRequest(
+            command=spawn_command(spec.argv, spec.cwd, spec.env),
+            run_async=True,
+            suppress_input_echo=True,
+        )
+        response = await process.execute_session_command(self._sid, request)
+        self._cid = response.cmd_id
+        self._pump = asyncio.ensure_future(self._follow())
+        await asyncio.wait_for(asyncio.shield(self._started), _START_TIMEOUT)
+
+    async def _follow(self) -> None:
+        error: SandlotError | None = None
+        try:
+            await self._sandbox.process.get_session_command_logs_async(
+                self._sid, self._cid, self._on_stdout, self._on_stderr
+            )
+        except asyncio.CancelledError:
+            error = operation_error(ConnectionError("closed"), "reading output")
+            raise
+        except Exception as exc:
+            error = operation_error(exc, "reading the process output")
+        finally:
+            await self._finish(error)
+
+    async def _finish(self, error: SandlotError | None) -> None:
+        if self._status is None and error is None:
+            # The launcher died without reporting (e.g. its session was deleted): the
+            # daemon's exit code is all there is.
+            with contextlib.suppress(Exception):
+                cmd = await self._sandbox.process.get_session_command(self._sid, self._cid)
+                if cmd.exit_code is not None:
+                    self._status = ExitStatus(code=cmd.exit_code)
+        if self._status is None and error is None:
+            error = operation_error(ConnectionError("no exit status"), "waiting for the exit")
+        self._error = error if self._status is None else None
+        assert self._started is not None
+        if not self._started.done():
+            self._started.set_exception(
+                error or LaunchError("the Daytona launcher ended before the command started")
+            )
+        self._out.end(error if self._status is None else None)
+        self._err.end(error if self._status is None else None)
+        self._ended.set()
+
+    async def _on_stdout(self, text: str) -> None:
+        await self._on_text("o", text)
+
+    async def _on_stderr(self, text: str) -> None:
+        await self._on_text("e", text)
+
+    async def _on_text(self, channel: str, text: str) -> None:
+        lines = (self._partial[channel] + text).split("\n")
+        self._partial[channel] = lines.pop()
+        out = bytearray()
+        err = bytearray()
+        for line in lines:
+            tag, rest = line[:1], line[1:]
+            try:
+                if tag == "o":
+                    out += base64.b64decode(rest)
+                elif tag == "e":
+                    err += base64.b64decode(rest)
+                elif tag == "r":
+                    self._pgid = int(rest)
+                    self._resolve_start()
+                elif tag == "x":
+                    status = rest.strip()
+                    self._status = (
+                        ExitStatus.from_wait_status(int(status))
+                        if status.isdigit()
+                        else ExitStatus(code=255)
+                    )
+                    self._ended.set()
+                elif tag == "f":
+                    self.failure = self._launch_failure(rest.split())
+                    self._resolve_start()
+            except (ValueError, binascii.Error):
+                continue  # not ours (a shell's message): the launcher's lines always parse
+        if out:
+            await self._out.write(bytes(out))
+        if err:
+            await self._err.write(bytes(err))
+
+    def _resolve_start(self) -> None:
+        assert self._started is not None
+        if not self._started.done():
+            self._started.set_result(None)
+
+    def _launch_failure(self, words: list[str]) -> LaunchError:
+        kind = words[0] if words else ""
+        argv0 = self._argv0
+        if kind == "notfound":
+            return CommandNotFound(argv0)
+        if kind == "cwd":
+            return LaunchError(f"cannot use working directory {self._cwd!r}: no such directory")
+        if kind == "noexec":
+            return LaunchError(f"cannot execute {argv0!r}: {' '.join(words[1:])}")
+        return LaunchError(f"cannot start {argv0!r} in the Daytona sandbox: {' '.join(words[1:])}")
+
+    async def _wait_exit(self) -> None:
+        if self._status is None and not self._ended.is_set():
+            await self._ended.wait()
+        # 'x' may come before the output: it is the exit; the streams end on their own.
+
+    async def _kill(self, sig: _signal.Signals) -> None:
+        if self._pgid is None:
+            return
+        await self._sandbox.process.exec(f"kill -{int(sig)} -{self._pgid} 2>/dev/null; true")
+
+    async def _send(self, data: str) -> None:
+        await self._sandbox.process.send_session_command_input(self._sid, self._cid, data)
+
+    async def _close(self) -> None:
+        if self._pump is not None and not self._pump.done():
+            self._pump.cancel()
+            with contextlib.suppress(BaseException):
+                await self._pump
+        self._out._drop()
+        self._err._drop()
+        with contextlib.suppress(Exception):
+            await self._sandbox.process.delete_session(self._sid)
+
+    # -- the caller's loop ---------------------------------------------------------------
+    _argv0 = ""
+    _cwd: str | None = None
+
+    async def wait_ready(self) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    async def wait(self) -> ExitStatus:
+        if self._status is None:
+            await self._bridge.call(self._wait_exit)
+        if self._status is None:
+            assert self._error is not None
+            raise self._error
+        return self._status
+
+    def poll(self) -> ExitStatus | None:
+        return self._status
+
+    async def signal(self, sig: _signal.Signals) -> None:
+        if self._status is not None:
+            await anyio.lowlevel.checkpoint()
+            return
+        try:
+            await self._bridge.call(self._kill, sig)
+        except Exception as exc:
+            raise operation_error(exc, f"sending {sig.name}") from None
+
+    async def send_input(self, data: str) -> None:
+        try:
+            await self._bridge.call(self._send, data)
+        except Exception as exc:
+            from .errors import is_connection_error, status_of
+
+            if status_of(exc) == 410 or self._status is not None:
+                raise anyio.BrokenResourceError("the process has exited") from None
+            if is_connection_error(exc):
+                raise operation_error(exc, "writing to stdin") from None
+            raise anyio.BrokenResourceError(f"cannot write to stdin: {exc}") from None
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._bridge.call(self._close)
+
+
+async def start_session(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:
+    """Start ``spec`` in a new session; shielded, so a cancelled caller leaves nothing."""
+    proc = SessionProcess(bridge, sandbox, f"sandlot-{uuid.uuid4().hex}")
+    proc._argv0 = spec.argv[0]
+    proc._cwd = spec.cwd
+    with anyio.CancelScope(shield=True):
+        try:
+            await bridge.call(proc._launch, spec)
+        except BaseException as exc:
+            await bridge.call(proc._close)
+            if isinstance(exc, LaunchError):
+                return FailedLaunch(exc)
+            if isinstance(exc, Exception) and not isinstance(exc, SandlotError):
+                raise operation_error(exc, f"starting {spec.argv[0]!r}") from None
+            raise
+        if proc.failure is not None:
+            await bridge.call(proc._close)
+            return FailedLaunch(proc.failure)
+    return proc

@@ -1,0 +1,181 @@
+"""The Daytona transport: one sandbox, reached through the official ``daytona`` SDK."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+
+from ..._bridge import AsyncioBridge
+from ..._errors import FileError, FileNotFound, InvalidArgument, SandlotError
+from ..._records import Capabilities
+from ..._transport import LaunchSpec, RawProcess, Transport
+from .errors import is_connection_error, opening_error, operation_error, status_of
+from .options import DaytonaOptions
+from .pty import start_pty
+from .session import start_session
+
+_DEFAULT_API_URL = "https://app.daytona.io/api"
+
+
+def _client(options: DaytonaOptions) -> Any:
+    """An ``AsyncDaytona`` (call on the SDK's loop: it starts tasks there)."""
+    from daytona import AsyncDaytona, DaytonaConfig
+
+    from ..._errors import AuthenticationFailed
+
+    if not options.api_key:
+        raise AuthenticationFailed(
+            "no Daytona API key: set DAYTONA_API_KEY or pass DaytonaOptions(api_key=...)"
+        )
+    config = DaytonaConfig(
+        api_key=options.api_key,
+        api_url=options.api_url or _DEFAULT_API_URL,
+        target=options.target,
+    )
+    return AsyncDaytona(config)
+
+
+class DaytonaTransport(Transport):
+    """Runs processes in one Daytona sandbox."""
+
+    name = "daytona"
+    capabilities = Capabilities()
+
+    def __init__(self, bridge: AsyncioBridge, client: Any, sandbox: Any) -> None:
+        self._bridge = bridge
+        self._client = client
+        self._sandbox = sandbox
+        #: The provider's id of the sandbox.
+        self.sandbox_id: str = sandbox.id
+
+    @classmethod
+    async def open(cls, ident: str, options: DaytonaOptions) -> DaytonaTransport:
+        bridge = AsyncioBridge()
+        url = options.api_url or _DEFAULT_API_URL
+
+        async def connect() -> tuple[Any, Any]:
+            client = _client(options)
+            try:
+                sandbox = await client.get(ident, request_timeout=options.timeout)
+                if str(getattr(sandbox, "state", "started")).lower().endswith("stopped"):
+                    await sandbox.start(timeout=options.timeout)
+            except BaseException:
+                await client.close()
+                raise
+            return client, sandbox
+
+        try:
+            client, sandbox = await bridge.call(connect)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await bridge.aclose()
+            if isinstance(exc, Exception) and not isinstance(exc, SandlotError):
+                raise opening_error(exc, ident, url) from None
+            raise
+        return cls(bridge, client, sandbox)
+
+    async def start(self, spec: LaunchSpec) -> RawProcess:
+        if spec.pty is not None:
+            return await start_pty(self._bridge, self._sandbox, spec)
+        return await start_session(self._bridge, self._sandbox, spec)
+
+    async def read_file(self, path: str) -> bytes:
+        try:
+            data: bytes = await self._bridge.call(self._sandbox.fs.download_file, path)
+        except Exception as exc:
+            raise _file_error(exc, path, "reading") from None
+        return data
+
+    async def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        async def write() -> None:
+            await self._sandbox.fs.upload_file(data, path)
+            if mode is not None:
+                await self._sandbox.fs.set_file_permissions(path, mode=f"{mode:o}")
+
+        try:
+            await self._bridge.call(write)
+        except Exception as exc:
+            raise _file_error(exc, path, "writing") from None
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._bridge.call(self._client.close)
+            finally:
+                await self._bridge.aclose()
+
+
+def _file_error(exc: Exception, path: str, what: str) -> SandlotError:
+    status = status_of(exc)
+    if status == 404:
+        return FileNotFound(errno.ENOENT, f"No such file or directory: {path!r}")
+    if is_connection_error(exc):
+        return operation_error(exc, f"{what} {path!r}")
+    if status == 401:
+        return operation_error(exc, f"{what} {path!r}")
+    detail = str(exc).split(": ", 1)[-1]
+    return FileError(errno.EIO, f"cannot {what.removesuffix('ing')} {path!r}: {detail}")
+
+
+async def create_sandbox(
+    options: DaytonaOptions | None = None,
+    *,
+    name: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    snapshot: str | None = None,
+) -> str:
+    """Create a Daytona sandbox through the SDK and return its id (for ``daytona://<id>``)."""
+    opts = options if options is not None else DaytonaOptions()
+    if not isinstance(opts, DaytonaOptions):
+        raise InvalidArgument(f"options must be DaytonaOptions, not {type(opts).__name__}")
+    bridge = AsyncioBridge()
+
+    async def create() -> str:
+        from daytona import CreateSandboxFromSnapshotParams
+
+        client = _client(opts)
+        try:
+            params = CreateSandboxFromSnapshotParams(
+                name=name, labels=dict(labels or {}), snapshot=snapshot
+            )
+            sandbox = await client.create(params, timeout=opts.timeout)
+            return str(sandbox.id)
+        finally:
+            await client.close()
+
+    try:
+        return await bridge.call(create)
+    except SandlotError:
+        raise
+    except Exception as exc:
+        raise opening_error(exc, name or "<new>", opts.api_url or _DEFAULT_API_URL) from None
+    finally:
+        with anyio.CancelScope(shield=True):
+            await bridge.aclose()
+
+
+async def delete_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
+    """Delete the Daytona sandbox ``ident`` (id or name) through the SDK."""
+    opts = options if options is not None else DaytonaOptions()
+    bridge = AsyncioBridge()
+
+    async def delete() -> None:
+        client = _client(opts)
+        try:
+            sandbox = await client.get(ident, request_timeout=opts.timeout)
+            await client.delete(sandbox, timeout=opts.timeout)
+        finally:
+            await client.close()
+
+    try:
+        await bridge.call(delete)
+    except SandlotError:
+        raise
+    except Exception as exc:
+        raise opening_error(exc, ident, opts.api_url or _DEFAULT_API_URL) from None
+    finally:
+        with anyio.CancelScope(shield=True):
+            await bridge.aclose()
