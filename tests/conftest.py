@@ -10,12 +10,14 @@ import pytest
 
 import sandlot
 from targets import LEAK_TAG, LEAK_TAG_VAR, Target
+from targets import daytona as _daytona
 from targets import local as _local
 from targets import ssh as _ssh
+from targets.daytona import *  # noqa: F403
 from targets.local import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
 
-TARGET_FIXTURES: list[str] = [*_local.TARGETS, *_ssh.TARGETS]
+TARGET_FIXTURES: list[str] = [*_local.TARGETS, *_ssh.TARGETS, *_daytona.TARGETS]
 
 
 @pytest.fixture(params=["asyncio", "trio"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ._backends.daytona import DaytonaOptions
+from ._backends.daytona import create_sandbox as create_daytona_sandbox
+from ._backends.daytona import delete_sandbox as delete_daytona_sandbox
 from ._backends.ssh import SSHOptions
 from ._errors import (
     AuthenticationFailed,
@@ -40,6 +43,7 @@ __all__ = [
     "CommandNotFound",
     "ConnectionFailed",
     "ConnectionLost",
+    "DaytonaOptions",
     "ExecResult",
     "ExitStatus",
     "FileError",
@@ -74,5 +78,7 @@ __all__ = [
     "TerminalSize",
     "UnknownJob",
     "__version__",
+    "create_daytona_sandbox",
+    "delete_daytona_sandbox",
     "open_sandbox",
 ]

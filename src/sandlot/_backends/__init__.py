@@ -27,6 +27,17 @@ async def connect(url: SandboxURL, options: dict[str, Any]) -> Transport:
         elif not isinstance(ssh, SSHOptions):
             raise InvalidArgument(f"ssh= takes an SSHOptions, not {type(ssh).__name__}")
         return await connect_ssh(url, ssh)
+    if url.scheme == "daytona":
+        from .daytona import DaytonaOptions, DaytonaTransport
+
+        daytona = options.pop("daytona", None)
+        _no_options(url, options)
+        if daytona is None:
+            daytona = DaytonaOptions()
+        elif not isinstance(daytona, DaytonaOptions):
+            raise InvalidArgument(f"daytona= takes a DaytonaOptions, not {type(daytona).__name__}")
+        assert url.ident is not None
+        return await DaytonaTransport.open(url.ident, daytona)
     raise InvalidArgument(f"the {url.scheme} backend is not available yet")
 
 
