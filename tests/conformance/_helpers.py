@@ -1,0 +1,19 @@
+"""Backend-agnostic probes used by the conformance tests (they only use the public API)."""
+
+from __future__ import annotations
+
+import sandlot
+
+
+async def gone(sb: sandlot.Sandbox, *pids: str | bytes, within: float = 10.0) -> bool:
+    """True once none of ``pids`` exists any more (a killed process can take a moment to
+    be reaped, and ``kill -0`` succeeds on a zombie)."""
+    ids = " ".join(p.decode() if isinstance(p, bytes) else p for p in pids)
+    script = f"for p in {ids}; do while kill -0 $p 2>/dev/null; do sleep 0.02; done; done"
+    r = await sb.exec("sh", ["-c", script], timeout=within)
+    return not r.timed_out
+
+
+async def exists(sb: sandlot.Sandbox, path: str) -> bool:
+    r = await sb.exec("test", ["-e", path])
+    return r.exit.code == 0
