@@ -41,7 +41,8 @@ __all__ = [
 # counted after the parenthesised command name, which may contain spaces).
 _FUNCS = r"""
 stt() { l=; read -r l 2>/dev/null < "/proc/$1/stat" || return 0
-  set -- ${l##*") "}; [ $# -ge 20 ] && printf %s "${20}"; return 0; }
+  set -- ${l##*") "}; [ "$1" = Z ] && return 0  # a zombie is dead
+  [ $# -ge 20 ] && printf %s "${20}"; return 0; }
 alive() { [ -n "$1" ] || return 1
   if [ -d /proc/self ]; then [ "$(stt "$1")" = "$2" ]; else kill -0 "$1" 2>/dev/null; fi; }
 jstat() { st=crashed; ex=-
@@ -278,9 +279,9 @@ WRITE = (
     _PRELUDE
     + _KNOWN
     + r"""
+[ -e "$d/stdin.closed" ] && { echo "sandlot-job closed"; exit 0; }
 jstat
 [ "$st" = running ] || { echo "sandlot-job ended"; exit 0; }
-[ -e "$d/stdin.closed" ] && { echo "sandlot-job closed"; exit 0; }
 exec 4> "$d/stdin" || { echo "sandlot-job ended"; exit 0; }
 cat >&4 && echo "sandlot-job ok"
 exit 0
