@@ -133,7 +133,11 @@ class PtyProcess(RawProcess):
         groups = {self._proc.pid}
         if self._m.fd >= 0:
             try:
-                groups.add(os.tcgetpgrp(self._m.fd))
+                fg = os.tcgetpgrp(self._m.fd)
+                # Only a group of the child's own session: without a foreground job the
+                # answer can be any number, and must never lead us to signal ourselves.
+                if os.getsid(fg) == self._proc.pid:
+                    groups.add(fg)
             except OSError:
                 pass
         for pgid in groups:
