@@ -12,6 +12,7 @@ import anyio
 from .._errors import ProcessExited, StreamClosed
 from .._jobs import JobHandle, Jobs, JobState, JobStatus
 from .._sandbox import Sandbox
+from .._validate import check_signal
 from ._errors import CommandFailed
 from ._exec import parse_env
 from ._io import STDERR, STDIN, STDOUT, read_fd, write_fd
@@ -154,6 +155,8 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
         write_fd(STDOUT, ("\n".join(lines) + "\n").encode())
         return 0
 
+    if args.verb == "kill":  # bad input fails before any round trip
+        args.signal = check_signal(int(args.signal) if args.signal.isdigit() else args.signal)
     handle = await jobs.attach(args.job_id)
     if args.verb == "logs":
         if args.tail is not None and args.follow:
@@ -188,8 +191,7 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
     if args.verb == "stop":
         status = await jobs.stop(handle, grace=args.grace)
     elif args.verb == "kill":
-        sig = int(args.signal) if args.signal.isdigit() else args.signal
-        status = await jobs.kill(handle, sig)
+        status = await jobs.kill(handle, args.signal)
     else:  # rm
         await jobs.remove(handle, force=args.force)
         return 0
