@@ -76,3 +76,17 @@ def test_ssh_like_client_scripted(url: str) -> None:
     assert r.returncode == 3, r.stderr
     assert r.stderr == ""
     assert re.search(r"^42$", r.stdout, re.MULTILINE), r.stdout
+
+
+def test_job_runner_reattaches_from_another_process(url: str) -> None:
+    r = run_example("job_runner.py", url)
+    assert (r.returncode, r.stderr) == (0, "")
+    lines = r.stdout.splitlines()
+    job = lines[0].removeprefix("started job ")
+    assert lines == [
+        f"started job {job}",
+        "first output: tick 1",
+        f"re-attached to {job} at byte 7",
+        *(f"later output: tick {i}" for i in range(2, 6)),
+        "job ended: exited (exit code 3)",
+    ]
