@@ -8,6 +8,7 @@ import signal
 import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
+from ._errors import ConnectionLost
 from ._process import terminate_tree
 from ._records import ExecResult, ExitStatus
 from ._transport import RawProcess
@@ -58,6 +59,34 @@ async def _feed(stdin: ByteSendStream, data: bytes | None) -> None:
 
 
 async def run_exec(
+    raw: RawProcess,
+    argv: tuple[str, ...],
+    *,
+    input: bytes | None,
+    timeout: float | None,
+    max_output_bytes: int | None,
+    grace: float,
+) -> ExecResult:
+    try:
+        return await _run_exec(
+            raw, argv, input=input, timeout=timeout, max_output_bytes=max_output_bytes, grace=grace
+        )
+    except BaseExceptionGroup as group:
+        # A lost connection fails the pipes and the wait at once: raise it once, unwrapped.
+        leaves = _leaves(group)
+        if leaves and all(isinstance(e, ConnectionLost) for e in leaves):
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out
+
+
+async def _run_exec(
     raw: RawProcess,
     argv: tuple[str, ...],
     *,

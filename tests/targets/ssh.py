@@ -53,11 +53,27 @@ class Sshd:
         return f"ssh://{user}@127.0.0.1:{self.port}"
 
     def connection_pids(self) -> list[int]:
-        """Pids of this sshd's per-connection processes (children of the listener)."""
-        out = subprocess.run(
-            ["pgrep", "-P", str(self.pid)], capture_output=True, text=True, check=False
-        ).stdout
-        return [int(p) for p in out.split()]
+        """Pids of this sshd's per-connection processes (monitor and session children)."""
+        parent: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            if name == "sshd":
+                parent[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        found: list[int] = []
+        frontier = [self.pid]
+        while frontier:
+            pid = frontier.pop()
+            children = [c for c, p in parent.items() if p == pid]
+            found += children
+            frontier += children
+        return found
 
 
 def _unavailable(reason: str) -> None:
@@ -70,9 +86,7 @@ def _ensure_user() -> None:
     try:
         pwd.getpwnam(TEST_USER)
     except KeyError:
-        subprocess.run(
-            ["useradd", "-m", "-s", "/bin/sh", "-G", "tty", TEST_USER], check=True
-        )
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-G", "tty", TEST_USER], check=True)
     # useradd leaves the account locked, and sshd refuses locked accounts.
     subprocess.run(["usermod", "-p", "*", "-aG", "tty", TEST_USER], check=True)
 
@@ -174,7 +188,5 @@ def target_ssh_root(sshd: Sshd) -> Target:
 def target_ssh_user(sshd: Sshd) -> Target:
     return Target(
         name="ssh_user",
-        open=lambda: sandlot.open_sandbox(
-            sshd.url(TEST_USER), ssh=sshd.options(), kill_grace=0.2
-        ),
+        open=lambda: sandlot.open_sandbox(sshd.url(TEST_USER), ssh=sshd.options(), kill_grace=0.2),
     )

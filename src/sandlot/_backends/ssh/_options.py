@@ -39,7 +39,7 @@ def _paths(value: Any, what: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _to_known_hosts(value: Any) -> tuple[str, ...] | None | Literal["default"]:
+def _to_known_hosts(value: Any) -> tuple[str, ...] | Literal["default"] | None:
     if value is None or value == "default":
         return value  # type: ignore[no-any-return]
     return _paths(value, "known_hosts")
@@ -100,7 +100,7 @@ class SSHOptions:
     processes at once (further processes wait for a free channel).
     """
 
-    known_hosts: tuple[str, ...] | None | Literal["default"] = attrs.field(
+    known_hosts: tuple[str, ...] | Literal["default"] | None = attrs.field(
         default="default", converter=_to_known_hosts
     )
     client_keys: tuple[Any, ...] | None = attrs.field(default=None, converter=_to_client_keys)

@@ -13,6 +13,7 @@ channels and lost connections through the bridge.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -72,7 +73,11 @@ class Conn:
         await open_with_retry(self, lambda: self.ssh.create_session(Quick, command, encoding=None))
         await done
         if self.ssh.is_closed():
-            raise ConnectionLost(f"the SSH connection to {self.where} was lost")
+            raise lost(self)
+
+
+def lost(conn: Conn | Pool) -> ConnectionLost:
+    return ConnectionLost(f"the SSH connection to {conn.where} was lost")
 
 
 async def open_with_retry(conn: Conn, opener: Callable[[], Awaitable[T]]) -> T:
@@ -80,12 +85,14 @@ async def open_with_retry(conn: Conn, opener: Callable[[], Awaitable[T]]) -> T:
     delay = _OPEN_BACKOFF
     for attempt in range(_OPEN_RETRIES + 1):
         if conn.ssh.is_closed():
-            raise ConnectionLost(f"the SSH connection to {conn.where} was lost")
+            raise lost(conn)
         try:
             return await opener()
+        except (OSError, asyncssh.DisconnectError):
+            raise lost(conn) from None
         except asyncssh.ChannelOpenError as exc:
             if conn.ssh.is_closed():
-                raise ConnectionLost(f"the SSH connection to {conn.where} was lost") from None
+                raise lost(conn) from None
             if attempt == _OPEN_RETRIES:
                 raise ConnectionFailed(
                     f"{conn.where} refused a session channel: {exc.reason} (is its MaxSessions "
@@ -156,7 +163,7 @@ class Pool:
     async def control(self, conn: Conn, command: str) -> None:
         """Run a short control command, on ``conn``'s reserved channel if it is alive."""
         if not conn.alive:
-            raise ConnectionLost(f"the SSH connection to {self.where} was lost")
+            raise lost(self)
         async with conn.control:
             await self.bridge.call(conn.run_quick, command)
 
@@ -184,10 +191,8 @@ class Pool:
             conn.alive = False
             self._notify()
 
-        try:
+        with contextlib.suppress(RuntimeError):  # the caller's loop has finished
             self.bridge.to_caller(self._token, dead)
-        except RuntimeError:
-            pass
 
     async def _connect(self, conn: Conn) -> asyncssh.SSHClientConnection:
         kw: dict[str, Any] = self.opts.connect_kwargs()
@@ -204,9 +209,7 @@ class Pool:
                 "or pass SSHOptions(known_hosts=None) to accept any key (insecure)"
             ) from None
         except asyncssh.PermissionDenied as exc:
-            raise AuthenticationFailed(
-                f"authentication to {where} failed: {exc.reason}"
-            ) from None
+            raise AuthenticationFailed(f"authentication to {where} failed: {exc.reason}") from None
         except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
             # These messages name the problem, never the passphrase.
             raise AuthenticationFailed(f"cannot use the client key for {where}: {exc}") from None

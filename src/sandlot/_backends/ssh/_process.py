@@ -10,6 +10,7 @@ and a slow reader slows the remote producer.
 from __future__ import annotations
 
 import collections
+import contextlib
 import signal as _signal
 import threading
 from collections.abc import Callable
@@ -50,10 +51,8 @@ class _Link:
         """From the loop side: set ``event`` in the caller's loop."""
         if event is None:
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the caller's loop has finished
             self.bridge.to_caller(self.token, event.set)
-        except RuntimeError:
-            pass  # the caller's event loop has finished: nobody is waiting
 
 
 class _Inbox(ByteReceiveStream):
@@ -177,10 +176,8 @@ class _Stdin(ByteSendStream):
         p = self._proc
         if p.pty:
             # On a terminal, EOF is ^D at the start of a line, as the local backend does.
-            try:
+            with contextlib.suppress(anyio.BrokenResourceError, ConnectionLost):
                 await self.send(b"\x04")
-            except (anyio.BrokenResourceError, ConnectionLost):
-                pass
         else:
             p.bridge.call_soon(p.write_eof)
         self._closed = True
@@ -226,9 +223,7 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 class SSHProcess(RawProcess):
     """A process started by the launcher on its own channel."""
 
-    def __init__(
-        self, spec: LaunchSpec, conn: Conn, bridge: AsyncioBridge, signaller: Any
-    ) -> None:
+    def __init__(self, spec: LaunchSpec, conn: Conn, bridge: AsyncioBridge, signaller: Any) -> None:
         self.spec = spec
         self.pty = spec.pty is not None
         self.conn = conn
@@ -339,10 +334,8 @@ class SSHProcess(RawProcess):
     def write_eof(self) -> None:
         chan = self.chan
         if chan is not None and not chan.is_closing():
-            try:
+            with contextlib.suppress(OSError):
                 chan.write_eof()
-            except (BrokenPipeError, OSError):
-                pass
 
     def close(self) -> None:
         if self.chan is not None:
@@ -360,7 +353,9 @@ class SSHProcess(RawProcess):
             return self._status
         if self._lost is not None:
             raise self._lost
-        raise ConnectionLost(f"the SSH server closed the channel without an exit status ({self.conn.where})")
+        raise ConnectionLost(
+            f"the SSH server closed the channel without an exit status ({self.conn.where})"
+        )
 
     def poll(self) -> ExitStatus | None:
         return self._status

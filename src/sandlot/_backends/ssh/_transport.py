@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import signal as _signal
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anyio
+import asyncssh
 
 from ..._bridge import AsyncioBridge
-from ..._errors import ConnectionLost
+from ..._errors import ConnectionLost, FileError
 from ..._records import Capabilities
 from ..._transport import LaunchSpec, RawProcess, Transport
 from ..._url import SandboxURL
 from . import _files
 from ._launcher import build_command, kill_command
 from ._options import SSHOptions
-from ._pool import Conn, Pool, open_with_retry
+from ._pool import Conn, Pool, lost, open_with_retry
 from ._process import SSHProcess
 
 __all__ = ["SSHTransport", "connect"]
+
+T = TypeVar("T")
 
 
 class SSHTransport(Transport):
@@ -39,7 +44,7 @@ class SSHTransport(Transport):
                 # Shielded: once the request is out, the process may run, and only this
                 # handle can stop it.
                 with anyio.CancelScope(shield=True):
-                    await self._bridge.call(open_with_retry, conn, lambda: proc.open(command))
+                    await self._bridge.call(open_with_retry, conn, lambda p=proc: p.open(command))
             except ConnectionLost:
                 self._pool.release(conn)
                 if attempt:
@@ -55,16 +60,24 @@ class SSHTransport(Transport):
         await self._pool.control(conn, kill_command(pgid, sig))
 
     async def read_file(self, path: str) -> bytes:
-        conn = await self._pool.acquire()
-        try:
-            return await self._bridge.call(_files.read, conn.ssh, path)
-        finally:
-            self._pool.release(conn)
+        return await self._sftp(_files.read, path)
 
     async def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        await self._sftp(_files.write, path, data, mode)
+
+    async def _sftp(self, op: Callable[..., Awaitable[T]], *args: Any) -> T:
         conn = await self._pool.acquire()
+
+        async def run() -> T:
+            try:
+                return await op(conn.ssh, *args)
+            except FileError:
+                raise
+            except (OSError, asyncssh.DisconnectError, asyncssh.ChannelOpenError) as exc:
+                raise lost(conn) from exc
+
         try:
-            await self._bridge.call(_files.write, conn.ssh, path, data, mode)
+            return await self._bridge.call(run)
         finally:
             self._pool.release(conn)
 

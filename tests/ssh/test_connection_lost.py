@@ -1,0 +1,78 @@
+"""A connection that dies fails every pending call with ConnectionLost, promptly, and the
+next call on the Sandbox reconnects."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import uuid
+
+import anyio
+import pytest
+from targets.ssh import TEST_USER, Sshd
+
+import sandlot
+
+LOST_WITHIN = 2.0
+
+
+def kill_connections(sshd: Sshd) -> None:
+    """Kill sshd's per-connection processes: the client sees the TCP connection drop."""
+    pids = sshd.connection_pids()
+    assert pids, "no sshd connection process to kill"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
+async def wait_for_file(path: str) -> str:
+    """The remote host is this machine: wait until the command wrote ``path``."""
+    with anyio.fail_after(10):
+        while True:
+            with contextlib.suppress(FileNotFoundError):
+                text = await anyio.Path(path).read_text()
+                if text.endswith("\n"):
+                    return text.strip()
+            await anyio.sleep(0.01)  # polling a condition: there is no event to wait on
+
+
+@pytest.mark.parametrize("user", ["root", TEST_USER])
+async def test_every_pending_call_fails_and_the_sandbox_reconnects(sshd: Sshd, user: str) -> None:
+    marker = f"/tmp/sandlot-lost-{uuid.uuid4().hex}"
+    async with sandlot.open_sandbox(sshd.url(user), ssh=sshd.options(), kill_grace=0.2) as sb:
+        proc = await sb.spawn("sh", ["-c", "echo $$; exec sleep 60"])
+        spawned = (await proc.stdout.receive()).strip().decode()
+        await proc.ready
+        outcomes: dict[str, BaseException | None] = {}
+
+        async def pending(name: str, call: object) -> None:
+            try:
+                await call  # type: ignore[misc]
+            except BaseException as exc:
+                outcomes[name] = exc
+            else:
+                outcomes[name] = None
+
+        exec_call = sb.exec("sh", ["-c", f"echo $$ > {marker}; exec sleep 60"])
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pending, "exit", proc.exit)
+            tg.start_soon(pending, "stdout", proc.stdout.receive())
+            tg.start_soon(pending, "exec", exec_call)
+            executed = await wait_for_file(marker)
+            kill_connections(sshd)
+            lost_at = anyio.current_time()
+        assert anyio.current_time() - lost_at < LOST_WITHIN
+        for name in ("exit", "stdout", "exec"):
+            exc = outcomes[name]
+            assert isinstance(exc, sandlot.ConnectionLost), (name, exc)
+            assert f"connection to {user}@127.0.0.1:{sshd.port} was lost" in str(exc)
+        with anyio.fail_after(LOST_WITHIN), pytest.raises(sandlot.ConnectionLost):
+            await proc.stdin.send(b"x")
+        await proc.ready  # it succeeded before the loss, and stays so
+        await proc.aclose()
+        # The next call reconnects. Closing a dead connection stopped nothing remotely:
+        # clean up through the new one.
+        r = await sb.exec("sh", ["-c", f"kill -KILL -{spawned} -{executed}"])
+        assert r.exit.code == 0, r
+        assert (await sb.exec("echo", ["back"])).stdout == b"back\n"
+    os.unlink(marker)
