@@ -23,6 +23,7 @@ class Tmux:
         self.socket = f"sandlot-test-{os.getpid()}-{next(_ids)}"
         self.workdir = workdir
         self.env = env
+        self._queries = itertools.count()
 
     def _tmux(self, *args: str) -> str:
         r = subprocess.run(
@@ -68,9 +69,11 @@ class Tmux:
         """Ask the shell in the terminal for ``stty size`` until it reports rows x cols
         (a resize reaches it asynchronously)."""
         deadline = time.monotonic() + timeout
-        for i in itertools.count():
+        while True:
+            i = next(self._queries)
             self.line(f"echo S{i}=$(stty size | tr ' ' x)")
-            found = self.wait_for(rf"^S{i}=(\d+)x(\d+)$", timeout)
+            # Not anchored: typed-ahead input can put the answer after a prompt.
+            found = self.wait_for(rf"S{i}=(\d+)x(\d+)$", timeout)
             if found.groups() == (str(rows), str(cols)):
                 return
             assert time.monotonic() < deadline, f"size is {found.groups()}, not {rows}x{cols}"

@@ -67,3 +67,29 @@ def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
     assert err.endswith("\n") and err.count("\n") == 1, err
     assert "Traceback" not in err
     return err.removeprefix("sandlot: error: ").rstrip("\n")
+
+
+#: Where the CLI runs commands: named sandboxes the ``sandbox`` fixture defines.
+SANDBOXES = ["local", "ssh_root", "ssh_user"]
+
+
+@pytest.fixture(params=SANDBOXES)
+def sandbox(request: pytest.FixtureRequest, config_file: Path) -> str:
+    """A SANDBOX argument: ``local``, or a configured name for the test sshd (the SSH
+    engineer's session fixture, with real host-key checking)."""
+    name = str(request.param)
+    if name == "local":
+        return name
+    from targets.ssh import TEST_USER
+
+    sshd = request.getfixturevalue("sshd")
+    with open(config_file, "a") as f:
+        for entry, user in (("ssh_root", "root"), ("ssh_user", TEST_USER)):
+            f.write(
+                f"[sandboxes.{entry}]\n"
+                f'url = "{sshd.url(user)}"\n'
+                f'known_hosts = "{sshd.known_hosts}"\n'
+                f'identity_file = "{sshd.client_key}"\n'
+                "agent = false\nconfig = []\n"
+            )
+    return name

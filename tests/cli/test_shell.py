@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,12 +25,16 @@ def tmux(cli: CLI, tmp_path: Path) -> Iterator[Tmux]:
         t.close()
 
 
-def start_shell(tmux: Tmux, cli: CLI, *command: str, rows: int = 24, cols: int = 80) -> None:
-    tmux.run(cli.argv("shell", "--", *command), rows=rows, cols=cols)
+def start_shell(
+    tmux: Tmux, cli: CLI, sandbox: str, *command: str, rows: int = 24, cols: int = 80
+) -> None:
+    tmux.run(cli.argv("shell", sandbox, "--", *command), rows=rows, cols=cols)
 
 
-def test_typing_reaches_the_remote_shell_and_exit_code_comes_back(tmux: Tmux, cli: CLI) -> None:
-    start_shell(tmux, cli, *READY)
+def test_typing_reaches_the_remote_shell_and_exit_code_comes_back(
+    tmux: Tmux, cli: CLI, sandbox: str
+) -> None:
+    start_shell(tmux, cli, sandbox, *READY)
     tmux.wait_for(r"^READY21\r?$")
     tmux.line("echo $((6*7))")
     tmux.wait_for(r"^42$")
@@ -36,8 +42,8 @@ def test_typing_reaches_the_remote_shell_and_exit_code_comes_back(tmux: Tmux, cl
     assert tmux.finish() == 5
 
 
-def test_initial_size_and_resizes_are_forwarded(tmux: Tmux, cli: CLI) -> None:
-    start_shell(tmux, cli, *READY, rows=24, cols=80)
+def test_initial_size_and_resizes_are_forwarded(tmux: Tmux, cli: CLI, sandbox: str) -> None:
+    start_shell(tmux, cli, sandbox, *READY, rows=24, cols=80)
     tmux.wait_for(r"^READY21$")
     tmux.line("stty size")
     tmux.wait_for(r"^24 80$")
@@ -49,33 +55,36 @@ def test_initial_size_and_resizes_are_forwarded(tmux: Tmux, cli: CLI) -> None:
     assert tmux.finish(same_size=False) == 0
 
 
-def test_ctrl_c_interrupts_the_remote_program_not_the_bridge(tmux: Tmux, cli: CLI) -> None:
-    start_shell(tmux, cli, *READY)
+def test_ctrl_c_interrupts_the_remote_program_not_the_bridge(
+    tmux: Tmux, cli: CLI, sandbox: str
+) -> None:
+    start_shell(tmux, cli, sandbox, *READY)
     tmux.wait_for(r"^READY21$")
-    tmux.line("echo $((10+1)) && sleep 60")
+    # Whether ^C lands before or after the exec, the foreground job ends by SIGINT.
+    tmux.line("sh -c 'echo $((10+1)); exec sleep 60'")
     tmux.wait_for(r"^11$")
     tmux.keys("C-c")
     # Only reachable if ^C went to the remote `sleep`: the wait is shorter than the sleep.
-    tmux.line("echo $((6*7))")
-    tmux.wait_for(r"^42$", timeout=20)
+    tmux.line('echo "$?x"')
+    tmux.wait_for(r"^130x$", timeout=20)
     tmux.line("exit 3")
     assert tmux.finish() == 3
 
 
-def test_killed_by_a_signal_gives_128_plus_n(tmux: Tmux, cli: CLI) -> None:
-    start_shell(tmux, cli, "sh", "-c", "kill -TERM $$")
+def test_killed_by_a_signal_gives_128_plus_n(tmux: Tmux, cli: CLI, sandbox: str) -> None:
+    start_shell(tmux, cli, sandbox, "sh", "-c", "kill -TERM $$")
     assert tmux.finish() == 143
 
 
-def test_command_not_found_leaves_the_terminal_alone(tmux: Tmux, cli: CLI) -> None:
-    start_shell(tmux, cli, "no-such-command-xyz")
+def test_command_not_found_leaves_the_terminal_alone(tmux: Tmux, cli: CLI, sandbox: str) -> None:
+    start_shell(tmux, cli, sandbox, "no-such-command-xyz")
     assert tmux.finish() == 127
     tmux.wait_for(r"^sandlot: error: command not found: 'no-such-command-xyz'$")
 
 
 def test_terminal_restored_when_the_cli_is_terminated(tmux: Tmux, cli: CLI) -> None:
     # Locally the remote shell's parent is the CLI itself.
-    start_shell(tmux, cli, *READY)
+    start_shell(tmux, cli, "local", *READY)
     tmux.wait_for(r"^READY21$")
     tmux.line("kill -TERM $PPID")
     assert tmux.finish() == 143
@@ -84,7 +93,7 @@ def test_terminal_restored_when_the_cli_is_terminated(tmux: Tmux, cli: CLI) -> N
 def test_default_command_is_the_login_shell(tmux: Tmux, cli: CLI) -> None:
     tmux.env["SHELL"] = "/bin/sh"
     tmux.run(cli.argv("shell"))
-    tmux.wait_for(r"^[#$] *$")  # the prompt of a login sh
+    tmux.wait_for(r"[#$] *$")  # the prompt of a login shell
     tmux.line("echo $((6*7))")
     tmux.wait_for(r"^42$")
     tmux.line("exit 6")
@@ -94,3 +103,16 @@ def test_default_command_is_the_login_shell(tmux: Tmux, cli: CLI) -> None:
 def test_without_a_terminal_it_falls_back_to_pipes(cli: CLI) -> None:
     r = cli.run("shell", "--", "sh", input=b"echo $((6*7)); test -t 0 || echo notty\nexit 3\n")
     assert (r.returncode, r.stdout, r.stderr) == (3, b"42\nnotty\n", b"")
+
+
+@pytest.mark.parametrize("sandbox", ["ssh_user"], indirect=True)
+def test_connection_loss_restores_the_terminal(
+    tmux: Tmux, cli: CLI, sandbox: str, request: pytest.FixtureRequest
+) -> None:
+    sshd = request.getfixturevalue("sshd")
+    start_shell(tmux, cli, sandbox, *READY)
+    tmux.wait_for(r"^READY21$")
+    for pid in sshd.connection_pids():  # the server side of our connection dies
+        os.kill(pid, signal.SIGKILL)
+    assert tmux.finish() == 255
+    tmux.wait_for(r"sandlot: error: the SSH connection to sandlot-test@127\.0\.0\.1:\d+ was lost$")
