@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,7 +166,6 @@ def test_missing_config_file_from_env_is_an_error(cli: CLI, config_file: Path) -
 
 
 def test_console_script_and_python_m_agree(cli: CLI) -> None:
-    import subprocess
     import sys
 
     script = Path(sys.executable).parent / "sandlot"
@@ -172,3 +173,30 @@ def test_console_script_and_python_m_agree(cli: CLI) -> None:
     b = cli.run("--version")
     assert a.returncode == b.returncode == 0
     assert a.stdout == b.stdout == b"sandlot 0.1.0\n"
+
+
+def ssh_entry(sshd: Any, user: str, **options: str) -> str:
+    opts = {"known_hosts": sshd.known_hosts, "identity_file": sshd.client_key, **options}
+    lines = [f'url = "{sshd.url(user)}"', "agent = false", "config = []"]
+    lines += [f'{k} = "{v}"' for k, v in opts.items()]
+    return "[sandboxes.x]\n" + "\n".join(lines) + "\n"
+
+
+def test_unknown_host_key_exits_255(cli: CLI, config_file: Path, tmp_path: Path, sshd: Any) -> None:
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    config_file.write_text(ssh_entry(sshd, "root", known_hosts=str(empty)))
+    r = cli.run("exec", "x", "--", "true")
+    assert r.returncode == 255
+    msg = one_error_line(r)
+    assert "host key" in msg and f"127.0.0.1:{sshd.port}" in msg, msg
+
+
+def test_auth_failure_exits_255(cli: CLI, config_file: Path, tmp_path: Path, sshd: Any) -> None:
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    config_file.write_text(ssh_entry(sshd, "root", identity_file=str(stranger)))
+    r = cli.run("exec", "x", "--", "true")
+    assert r.returncode == 255
+    msg = one_error_line(r)
+    assert "root@127.0.0.1" in msg and "auth" in msg.lower(), msg
