@@ -364,9 +364,13 @@ import sys, anyio, sandlot
 async def main():
     url, root, script, *keys = sys.argv[1:]
     options = {}
-    if keys:
+    if url.startswith("ssh:"):
         options["ssh"] = sandlot.SSHOptions(
             known_hosts=keys[0], client_keys=[keys[1]], agent=False, config=[]
+        )
+    elif url.startswith("daytona:"):
+        options["daytona"] = sandlot.DaytonaOptions(
+            api_key=keys[0], api_url=keys[1], target="local"
         )
     async with sandlot.open_sandbox(url, **options) as sb:
         handle = await sandlot.Jobs(sb, root=root).start("sh", ["-c", script])
@@ -388,6 +392,11 @@ def client_args(target: Target, request: pytest.FixtureRequest) -> list[str]:
         sshd = request.getfixturevalue("sshd")
         user = "root" if target.name == "ssh_root" else TEST_USER
         return [sshd.url(user), sshd.known_hosts, sshd.client_key]
+    if target.name == "daytona":
+        import daytona_server
+
+        server = request.getfixturevalue("daytona_local")
+        return [f"daytona://{daytona_server.SANDBOX_ID}", server.api_key, server.api_url]
     pytest.skip(f"the test does not know how to open {target.name} from another process")
 
 
@@ -422,3 +431,19 @@ async def test_job_outlives_a_killed_client(
     data, status = await drain(jobs, handle)
     assert data == b"a\x00b\xff\xc3\xa9end-no-newline"
     assert status.exit == sandlot.ExitStatus(code=7)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.08])
+async def test_cancelled_start_leaves_nothing_running(jobs: Jobs, delay: float) -> None:
+    # Whatever phase the launch is in when cancelled, no job is left behind.
+    with anyio.CancelScope() as scope:
+        if delay:
+            scope.deadline = anyio.current_time() + delay
+        else:
+            scope.cancel()
+        await jobs.start("sleep", ["60"])
+    if scope.cancelled_caught:
+        assert await jobs.list() == []
+    else:  # it finished in time: nothing to clean up but the job itself
+        [info] = await jobs.list()
+        await jobs.stop(info.handle, grace=0.3)

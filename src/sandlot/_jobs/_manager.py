@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import secrets
 import signal as _signal
@@ -10,12 +11,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from os import PathLike
 from typing import TYPE_CHECKING
 
+import anyio
+
 from .._errors import (
     CommandNotFound,
     FileError,
     InvalidArgument,
     JobLimitReached,
     JobStillRunning,
+    LaunchError,
     NotSupported,
     ProcessExited,
     SandlotError,
@@ -161,21 +165,22 @@ class Jobs:
             created=time.time(),
         )
         lim = self.limits
-        tokens, _, _ = await self._run(
-            _script.LAUNCH,
-            self.root,
-            jid,
-            _script.WRAPPER,
-            handle.to_json(),
-            str(lim.max_log_bytes or 0),
-            "1" if separate_streams else "0",
-            repr(lim.kill_grace),
-            "0" if limit is None else repr(limit),
-            str(lim.max_concurrent or 0),
-            *argv,
-            cwd=workdir,
-            env=environment,
-        )
+        try:
+            tokens = await self._launch(handle, limit, environment)
+        except LaunchError:
+            raise  # bad cwd: the launcher never ran
+        except BaseException:
+            # Cancelled (or the connection failed) mid-launch: the wrapper may already
+            # run, detached. Leave nothing behind, as a cancelled exec would; but only
+            # if the job under that id is this one.
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(10),
+                contextlib.suppress(SandlotError),
+            ):
+                if await self.attach(jid) == handle:
+                    await self.remove(handle, force=True)
+            raise
         match tokens:
             case ["started", *_]:
                 return handle
@@ -192,6 +197,27 @@ class Jobs:
                 raise NotSupported(self._sb.backend, "durable jobs", "`setsid` is missing")
             case _:
                 raise FileError(f"cannot create job {jid!r}: {' '.join(tokens)}")
+
+    async def _launch(
+        self, handle: JobHandle, limit: float | None, environment: Mapping[str, str]
+    ) -> list[str]:
+        lim = self.limits
+        tokens, _, _ = await self._run(
+            _script.LAUNCH,
+            handle.root,
+            handle.id,
+            _script.WRAPPER,
+            handle.to_json(),
+            str(lim.max_log_bytes or 0),
+            "1" if handle.separate_streams else "0",
+            repr(lim.kill_grace),
+            "0" if limit is None else repr(limit),
+            str(lim.max_concurrent or 0),
+            *handle.argv,
+            cwd=handle.cwd,
+            env=environment,
+        )
+        return tokens
 
     async def attach(self, job_id: str) -> JobHandle:
         """The handle of the job ``job_id`` (e.g. started by another process)."""

@@ -87,6 +87,7 @@ exec 3<>stdin
 """
     + _FUNCS
     + r"""
+printf '%s %s\n' $$ "$(stt $$)" > wrapper.tmp && mv -f wrapper.tmp wrapper
 cg=
 if [ -r /proc/self/mounts ] && [ -r /proc/self/cgroup ]; then
   mnt=; while read -r _ m ty _; do [ "$ty" = cgroup2 ] && { mnt=$m; break; }
@@ -144,9 +145,9 @@ printf '%s\n' "$ex" > exit.tmp && mv -f exit.tmp exit
 )
 
 # Args: WRAPPER META CAP SEPARATE GRACE TIMEOUT MAX ARGV...; runs in the job's cwd with
-# its environment. Never waits on the job: the wrapper is detached with all three
-# standard streams redirected, and this script only waits (bounded) for it to record the
-# command's pid and reaper.
+# its environment. Never waits on the job: the wrapper is detached (new session, all
+# three standard streams redirected), and this script only waits, bounded, for it to
+# record its own pid, the command's pid and the reaper.
 LAUNCH = (
     _PRELUDE
     + r"""
@@ -166,14 +167,13 @@ fi
 mkdir "$d" 2>/dev/null || { echo "sandlot-job exists"; exit 0; }
 mkfifo "$d/stdin" || { echo "sandlot-job nofifo"; exit 0; }
 if [ "$sep" = 1 ]; then : > "$d/stdout"; : > "$d/stderr"; else : > "$d/output"; fi
+# meta.json first: if this script is killed from here on, the job is still listed.
+printf '%s\n' "$meta" > "$d/meta.json"
 setsid sh -c "$wr" sandlot-job "$d" "$(pwd)" "$t" "$cap" "$sep" "$g" "$@" \
   < /dev/null > /dev/null 2>&1 &
-W=$!
-printf '%s %s\n' "$W" "$(stt $W)" > "$d/wrapper"
 i=0
 while { [ ! -e "$d/reaper" ] || [ ! -e "$d/pid" ]; } && [ ! -e "$d/exit" ] && [ $i -lt 1000 ]; do
   sleep 0.01; i=$((i+1)); done
-printf '%s\n' "$meta" > "$d/meta.json"
 rp=-; [ -e "$d/reaper" ] && read -r rp < "$d/reaper"
 echo "sandlot-job started $rp"
 """
