@@ -58,17 +58,6 @@ async def timed(fn: Callable[[], Awaitable[object]]) -> float:
     return time.perf_counter() - t0
 
 
-async def latency(fn: Callable[[], Awaitable[object]], runs: int) -> float:
-    for _ in range(5):
-        await fn()
-    samples = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        await fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
-
-
 def peak_rss_child(backend: str, size: int) -> dict[str, float]:
     """Peak RSS (MiB) of a fresh interpreter that execs ``size`` bytes with a 1 MiB cap."""
     code = f"""
@@ -99,40 +88,63 @@ async def run(backend: str, size: int, runs: int) -> None:
     rows += [
         ("spawn stdout, sandlot", f"{mib / t_ours:8.0f} MiB/s", "1.00"),
         ("  anyio.open_process loop", f"{mib / t_raw:8.0f} MiB/s", f"{t_raw / t_ours:.2f}"),
-        ("  `head -c N /dev/zero \\| cat` (shell)", f"{mib / t_sh:8.0f} MiB/s", f"{t_sh / t_ours:.2f}"),
+        (
+            "  `head -c N /dev/zero \\| cat` (shell)",
+            f"{mib / t_sh:8.0f} MiB/s",
+            f"{t_sh / t_ours:.2f}",
+        ),
     ]
 
+    # Interleaved samples, so that load from elsewhere hits every contender alike.
+    def sub_run() -> None:
+        subprocess.run(["true"], check=True)
+
+    samples: dict[str, list[float]] = {"ours": [], "anyio": [], "sub": [], "thread": []}
     async with sandlot.open_sandbox() as sb:
-        l_ours = await latency(lambda: sb.exec("true"), runs)
-    l_anyio = await latency(lambda: anyio.run_process(["true"]), runs)
-    l_sub = await latency(
-        lambda: anyio.to_thread.run_sync(lambda: subprocess.run(["true"], check=True)), runs
-    )
-    l_sub_direct = statistics.median(
-        _direct_latency(lambda: subprocess.run(["true"], check=True)) for _ in range(runs)
+        contenders: dict[str, Callable[[], Awaitable[object]]] = {
+            "ours": lambda: sb.exec("true"),
+            "anyio": lambda: anyio.run_process(["true"]),
+            "thread": lambda: anyio.to_thread.run_sync(sub_run),
+        }
+        for i in range(runs + 5):
+            for name, fn in contenders.items():
+                t0 = time.perf_counter()
+                await fn()
+                if i >= 5:
+                    samples[name].append(time.perf_counter() - t0)
+            samples["sub"].append(_direct_latency(sub_run))
+    l_ours, l_anyio, l_sub, l_sub_direct = (
+        statistics.median(samples[k]) for k in ("ours", "anyio", "thread", "sub")
     )
     rows += [
         (f"exec true, median of {runs}, sandlot", f"{l_ours * 1e3:8.2f} ms", "1.00"),
         ("  anyio.run_process", f"{l_anyio * 1e3:8.2f} ms", f"{l_ours / l_anyio:.2f}"),
-        ("  subprocess.run (blocking)", f"{l_sub_direct * 1e3:8.2f} ms",
-         f"{l_ours / l_sub_direct:.2f}"),
+        (
+            "  subprocess.run (blocking)",
+            f"{l_sub_direct * 1e3:8.2f} ms",
+            f"{l_ours / l_sub_direct:.2f}",
+        ),
         ("  subprocess.run in a thread", f"{l_sub * 1e3:8.2f} ms", f"{l_ours / l_sub:.2f}"),
     ]
 
     rss = await anyio.to_thread.run_sync(peak_rss_child, backend, size)
-    rows.append((
-        f"exec {mib:.0f} MiB, max_output_bytes=1 MiB",
-        f"peak RSS {rss['peak']:.0f} MiB (idle {rss['base']:.0f})",
-        f"truncated={rss['truncated']}",
-    ))
+    rows.append(
+        (
+            f"exec {mib:.0f} MiB, max_output_bytes=1 MiB",
+            f"peak RSS {rss['peak']:.0f} MiB (idle {rss['base']:.0f})",
+            f"truncated={rss['truncated']}",
+        )
+    )
 
     print(f"\n### local backend on {backend}\n")
     print("| what | figure | ratio |")
     print("|---|---|---|")
     for row in rows:
         print("| " + " | ".join(c.strip() for c in row) + " |")
-    print("\nratio: for throughput, other's time / sandlot's time (>= 1 means sandlot is "
-          "as fast or faster); for latency, sandlot's time / other's time (<= 1 is better).")
+    print(
+        "\nratio: for throughput, other's time / sandlot's time (>= 1 means sandlot is "
+        "as fast or faster); for latency, sandlot's time / other's time (<= 1 is better)."
+    )
 
 
 def _direct_latency(fn: Callable[[], object]) -> float:
@@ -150,8 +162,10 @@ def main() -> None:
     backends = ["asyncio", "trio"] if args.backend == "both" else [args.backend]
     for backend in backends:
         anyio.run(run, backend, args.size_mib << 20, args.runs, backend=backend)
-    print(f"\nmax RSS of this benchmark process: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"\nmax RSS of this benchmark process: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -100,10 +100,13 @@ async def _run_exec(
     err = _Collector(max_output_bytes)
     status: ExitStatus | None = None
     timed_out = False
+    if not input:
+        await _feed(raw.stdin, None)  # EOF at once; no task needed
     async with anyio.create_task_group() as tg:
         tg.start_soon(out.drain, raw.stdout)
         tg.start_soon(err.drain, raw.stderr)
-        tg.start_soon(_feed, raw.stdin, input)
+        if input:
+            tg.start_soon(_feed, raw.stdin, input)
         with anyio.move_on_after(math.inf if timeout is None else timeout):
             status = await raw.wait()
             await out.done.wait()
