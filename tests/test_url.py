@@ -56,6 +56,6 @@ def test_a_password_in_the_url_is_refused_without_echoing_it() -> None:
 
 
 async def test_unknown_option_for_local() -> None:
-    with pytest.raises(sandlot.InvalidArgument, match="unknown option.*bogus"):
+    with pytest.raises(sandlot.InvalidArgument, match=r"unknown option.*bogus"):
         async with sandlot.open_sandbox("local", bogus=1):
             pass

@@ -55,9 +55,7 @@ class AsyncioBridge:
             return await fn(*args)
         import trio
 
-        fut: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
-            fn(*args), self.loop
-        )
+        fut: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(fn(*args), self.loop)
         done = trio.Event()
         token = trio.lowlevel.current_trio_token()
         fut.add_done_callback(lambda _: token.run_sync_soon(done.set))
@@ -110,4 +108,3 @@ class AsyncioBridge:
         await anyio.to_thread.run_sync(lambda: fut.result(timeout=5))
         loop.call_soon_threadsafe(loop.stop)
         await anyio.to_thread.run_sync(thread.join)
-

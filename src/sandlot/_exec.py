@@ -124,6 +124,7 @@ async def _run_exec(
                 await out.done.wait()
                 await err.done.wait()
         tg.cancel_scope.cancel()
+    assert status is not None
     return ExecResult(
         argv=argv,
         exit=status,

@@ -78,9 +78,7 @@ class TerminalSize:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InvalidArgument(f"terminal {name} must be an int, not {value!r}")
             if not 1 <= value <= _MAX_TERMINAL:
-                raise InvalidArgument(
-                    f"terminal {name} must be in 1..{_MAX_TERMINAL}, got {value}"
-                )
+                raise InvalidArgument(f"terminal {name} must be in 1..{_MAX_TERMINAL}, got {value}")
 
 
 @attrs.frozen

@@ -28,9 +28,7 @@ def check_argv(cmd: object, args: object) -> tuple[str, ...]:
     if args is None:
         return (command,)
     if isinstance(args, str | bytes) or not isinstance(args, Sequence):
-        raise InvalidArgument(
-            f"args must be a list of str, not {type(args).__name__}: {args!r}"
-        )
+        raise InvalidArgument(f"args must be a list of str, not {type(args).__name__}: {args!r}")
     return (command, *(check_text(f"argument {i}", a) for i, a in enumerate(args, 1)))
 
 

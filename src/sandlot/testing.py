@@ -53,7 +53,7 @@ async def check_one_way_stream(maker: StreamPairMaker, *, big: int = 4 << 20) ->
     # Small messages keep their bytes and order; max_bytes is honoured.
     async with maker() as (send, receive):
         await send.send(b"hello ")
-        await send.send(bytearray(b"world\n"))
+        await send.send(b"world\n")
         assert await _receive_exactly(receive, 12) == b"hello world\n"
         await send.send(b"abcdef\n")
         first = await receive.receive(2)

@@ -10,9 +10,7 @@ import sandlot
 from ._helpers import exists, gone
 
 
-async def test_already_cancelled_scope_launches_nothing(
-    sb: sandlot.Sandbox, scratch: str
-) -> None:
+async def test_already_cancelled_scope_launches_nothing(sb: sandlot.Sandbox, scratch: str) -> None:
     marker = f"{scratch}/marker"
     with anyio.CancelScope() as scope:
         scope.cancel()
@@ -33,8 +31,9 @@ async def test_already_cancelled_scope_launches_nothing(
 
 
 async def _wait_for_file(sb: sandlot.Sandbox, path: str) -> bytes:
-    r = await sb.exec("sh", ["-c", f"while [ ! -s {path} ]; do sleep 0.02; done; cat {path}"],
-                      timeout=20)
+    r = await sb.exec(
+        "sh", ["-c", f"while [ ! -s {path} ]; do sleep 0.02; done; cat {path}"], timeout=20
+    )
     assert not r.timed_out, f"{path} never appeared"
     return r.stdout
 

@@ -50,7 +50,7 @@ async def test_no_input_means_eof(sb: sandlot.Sandbox) -> None:
 
 
 async def test_binary_output_is_byte_exact(sb: sandlot.Sandbox) -> None:
-    script = "i=0; while [ $i -lt 256 ]; do printf \"\\\\$(printf %o $i)\"; i=$((i+1)); done"
+    script = 'i=0; while [ $i -lt 256 ]; do printf "\\\\$(printf %o $i)"; i=$((i+1)); done'
     r = await sb.exec("sh", ["-c", script])
     assert r.stdout == bytes(range(256))
 
@@ -93,8 +93,9 @@ async def test_timeout_kills_and_returns_a_result(sb: sandlot.Sandbox) -> None:
 
 async def test_timeout_kills_a_process_ignoring_sigterm(sb: sandlot.Sandbox) -> None:
     with anyio.fail_after(20):
-        r = await sb.exec("sh", ["-c", "trap '' TERM; echo armed; while :; do sleep 1; done"],
-                          timeout=0.5)
+        r = await sb.exec(
+            "sh", ["-c", "trap '' TERM; echo armed; while :; do sleep 1; done"], timeout=0.5
+        )
     assert r.timed_out and r.stdout == b"armed\n"
     assert r.exit.signal == signal.SIGKILL
 

@@ -41,7 +41,7 @@ async def test_resize_delivers_sigwinch_and_stty_agrees(sb: sandlot.Sandbox) -> 
 
 
 async def test_input_echo_and_exit_code(sb: sandlot.Sandbox) -> None:
-    async with sb.pty("sh", ["-c", "read line; echo \"got:$line\"; exit 6"]) as t:
+    async with sb.pty("sh", ["-c", 'read line; echo "got:$line"; exit 6']) as t:
         await t.input.send(b"hello\n")
         out = await t.output.read_all()  # the end of output (EIO) is a clean end of stream
         assert b"hello\r\n" in out and b"got:hello\r\n" in out
@@ -51,8 +51,10 @@ async def test_input_echo_and_exit_code(sb: sandlot.Sandbox) -> None:
 
 
 async def test_ctrl_c_interrupts_the_foreground_program(sb: sandlot.Sandbox) -> None:
-    async with sb.pty("sh", ["-c", "trap 'echo INTERRUPTED; exit 9' INT; echo ready; "
-                                   "while :; do sleep 0.05; done"]) as t:
+    async with sb.pty(
+        "sh",
+        ["-c", "trap 'echo INTERRUPTED; exit 9' INT; echo ready; while :; do sleep 0.05; done"],
+    ) as t:
         await read_until(t, b"ready")
         await t.input.send(b"\x03")
         await read_until(t, b"INTERRUPTED")

@@ -37,4 +37,3 @@ class Target:
     open: Callable[[], AbstractAsyncContextManager[sandlot.Sandbox]]
     #: features the backend declares it lacks, for tests that check NotSupported
     lacks: frozenset[str] = frozenset()
-

@@ -109,7 +109,7 @@ class PtyProcess(RawProcess):
     def __init__(self, proc: subprocess.Popen[bytes], master: int) -> None:
         self._proc = proc
         self._m = m = _Master(master)
-        self.stdin = _PtyInput(m)
+        self.stdin: _PtyInput = _PtyInput(m)
         self.stdout = _PtyOutput(m)
         self.stderr = None
         self._pidfd = os.pidfd_open(proc.pid)
