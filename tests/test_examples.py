@@ -8,17 +8,29 @@ import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-URLS = ["local"]
+URLS = ["local", "ssh_user"]
 
 
-def run_example(name: str, *args: str, input: bytes = b"") -> subprocess.CompletedProcess[str]:
+@attrs.frozen
+class Where:
+    """A sandbox URL for the examples, and the environment that makes it reachable."""
+
+    url: str
+    env: dict[str, str] = attrs.field(factory=dict)
+
+
+def run_example(
+    name: str, where: Where, *args: str, input: bytes = b""
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("SANDLOT_SANDBOX", None)
+    env.update(where.env)
     return subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args],
+        [sys.executable, str(EXAMPLES / name), where.url, *args],
         input=input.decode(),
         capture_output=True,
         text=True,
@@ -28,8 +40,21 @@ def run_example(name: str, *args: str, input: bytes = b"") -> subprocess.Complet
 
 
 @pytest.fixture(params=URLS)
-def url(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
+    """``local``, or a plain ssh:// URL reached the way users do: through ~/.ssh/config
+    (here a private $HOME pointing at the test sshd's key and known_hosts)."""
+    if request.param == "local":
+        return Where("local")
+    from targets.ssh import TEST_USER
+
+    sshd = request.getfixturevalue("sshd")
+    dot_ssh = tmp_path / "home" / ".ssh"
+    dot_ssh.mkdir(parents=True)
+    (dot_ssh / "config").write_text(
+        f"Host 127.0.0.1\n  IdentityFile {sshd.client_key}\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {sshd.known_hosts}\n"
+    )
+    return Where(sshd.url(TEST_USER), {"HOME": str(tmp_path / "home"), "SSH_AUTH_SOCK": ""})
 
 
 def test_every_example_is_tested() -> None:
@@ -38,8 +63,8 @@ def test_every_example_is_tested() -> None:
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
-def test_quickstart(url: str) -> None:
-    r = run_example("quickstart.py", url)
+def test_quickstart(where: Where) -> None:
+    r = run_example("quickstart.py", where)
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == (
         "exec: stdout=b'hello from sh\\n' stderr=b'oops\\n' exit=exit code 3\n"
@@ -48,8 +73,8 @@ def test_quickstart(url: str) -> None:
     )
 
 
-def test_repl_bridge(url: str) -> None:
-    r = run_example("repl_bridge.py", url)
+def test_repl_bridge(where: Where) -> None:
+    r = run_example("repl_bridge.py", where)
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == (
         "x = 6 * 7 -> ''\n"
@@ -60,8 +85,8 @@ def test_repl_bridge(url: str) -> None:
     )
 
 
-def test_test_runner_streams_both_streams_and_passes_the_exit_code(url: str) -> None:
-    r = run_example("test_runner.py", url)
+def test_test_runner_streams_both_streams_and_passes_the_exit_code(where: Where) -> None:
+    r = run_example("test_runner.py", where)
     assert (r.returncode, r.stderr) == (1, "")
     lines = r.stdout.splitlines()
     assert "[out] progress from test_one" in lines
@@ -71,15 +96,15 @@ def test_test_runner_streams_both_streams_and_passes_the_exit_code(url: str) -> 
     assert lines[-1] == "test run finished: exit code 1"
 
 
-def test_ssh_like_client_scripted(url: str) -> None:
-    r = run_example("ssh_like_client.py", url, "sh", input=b"echo $((6*7))\nexit 3\n")
+def test_ssh_like_client_scripted(where: Where) -> None:
+    r = run_example("ssh_like_client.py", where, "sh", input=b"echo $((6*7))\nexit 3\n")
     assert r.returncode == 3, r.stderr
     assert r.stderr == ""
-    assert re.search(r"^42$", r.stdout, re.MULTILINE), r.stdout
+    assert re.search(r"(^|[$#] )42$", r.stdout, re.MULTILINE), r.stdout
 
 
-def test_job_runner_reattaches_from_another_process(url: str) -> None:
-    r = run_example("job_runner.py", url)
+def test_job_runner_reattaches_from_another_process(where: Where) -> None:
+    r = run_example("job_runner.py", where)
     assert (r.returncode, r.stderr) == (0, "")
     lines = r.stdout.splitlines()
     job = lines[0].removeprefix("started job ")
