@@ -37,14 +37,14 @@ __all__ = [
     "WRITE",
 ]
 
-# Shared by every script. `stt PID` prints the start time (field 22 of /proc/PID/stat,
+# Shared by every script. `stt PID` sets S to the start time (field 22 of /proc/PID/stat,
 # counted after the parenthesised command name, which may contain spaces).
 _FUNCS = r"""
-stt() { l=; read -r l 2>/dev/null < "/proc/$1/stat" || return 0
+stt() { S=; l=; read -r l 2>/dev/null < "/proc/$1/stat" || return 0
   set -- ${l##*") "}; [ "$1" = Z ] && return 0  # a zombie is dead
-  [ $# -ge 20 ] && printf %s "${20}"; return 0; }
+  [ $# -ge 20 ] && S=${20}; return 0; }
 alive() { [ -n "$1" ] || return 1
-  if [ -d /proc/self ]; then [ "$(stt "$1")" = "$2" ]; else kill -0 "$1" 2>/dev/null; fi; }
+  if [ -d /proc/self ]; then stt "$1"; [ "$S" = "$2" ]; else kill -0 "$1" 2>/dev/null; fi; }
 jstat() { st=crashed; ex=-
   if [ -e "$d/exit" ]; then st=exited
   else w=; ws=; [ -e "$d/wrapper" ] && read -r w ws < "$d/wrapper"
@@ -87,7 +87,7 @@ exec 3<>stdin
 """
     + _FUNCS
     + r"""
-printf '%s %s\n' $$ "$(stt $$)" > wrapper.tmp && mv -f wrapper.tmp wrapper
+stt $$; printf '%s %s\n' $$ "$S" > wrapper.tmp && mv -f wrapper.tmp wrapper
 cg=
 if [ -r /proc/self/mounts ] && [ -r /proc/self/cgroup ]; then
   mnt=; while read -r _ m ty _; do [ "$ty" = cgroup2 ] && { mnt=$m; break; }
@@ -115,7 +115,7 @@ else
   setsid sh -c "$cmd" sandlot-job-cmd "$cg" "$cwd" "$@" < stdin >> "$o" 2>> "$e" 3>&- &
 fi
 C=$!
-printf '%s %s\n' "$C" "$(stt $C)" > pid.tmp && mv -f pid.tmp pid
+stt $C; printf '%s %s\n' "$C" "$S" > pid.tmp && mv -f pid.tmp pid
 wd=
 if [ "$t" != 0 ]; then
   ( trap 'kill $s 2>/dev/null; exit 0' TERM
