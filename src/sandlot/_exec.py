@@ -109,8 +109,9 @@ async def _run_exec(
             tg.start_soon(_feed, raw.stdin, input)
         with anyio.move_on_after(math.inf if timeout is None else timeout):
             status = await raw.wait()
-            await out.done.wait()
-            await err.done.wait()
+            for collector in (out, err):
+                if not collector.done.is_set():
+                    await collector.done.wait()
         if status is None or not (out.done.is_set() and err.done.is_set()):
             # Timed out. A process that already exited with its pipes held open by a
             # daemonised grandchild did not itself time out.
