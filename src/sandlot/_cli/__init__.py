@@ -43,14 +43,17 @@ def _positive(text: str) -> float:
     return value
 
 
-def _sandbox_arg(p: argparse.ArgumentParser) -> None:
+def _sandbox_arg(p: argparse.ArgumentParser, *, with_id: bool = False) -> None:
+    # One list for every positional word, sorted out in parse_args: argparse cannot
+    # take an optional SANDBOX before JOB_ID once options sit between them.
     p.add_argument(
-        "sandbox",
-        nargs="?",
-        metavar="SANDBOX",
-        help="a URL (local, ssh://user@host:port, daytona://id) or a configured name; "
-        "default: $SANDLOT_SANDBOX, else local",
+        "words",
+        nargs="*",
+        metavar="[SANDBOX] JOB_ID" if with_id else "SANDBOX",
+        help="SANDBOX: a URL (local, ssh://user@host:port, daytona://id) or a configured "
+        "name; default: $SANDLOT_SANDBOX, else local",
     )
+    p.set_defaults(with_id=with_id)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,13 +114,24 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         cut = argv.index("--")
         argv, command = argv[:cut], argv[cut + 1 :]
     args, extra = build_parser().parse_known_args(argv)
-    if extra:
+    options = [word for word in extra if word.startswith("-")]
+    if options:
+        raise UsageError(f"unrecognized arguments: {' '.join(options)}")
+    words = [*args.words, *extra]
+    name = " ".join(["sandlot", args.group, *([args.verb] if "verb" in args else [])])
+    if len(words) > (2 if args.with_id else 1):
         if getattr(args, "needs_command", None) is not None:
             raise UsageError(
-                f"unexpected {' '.join(extra)!r}: put the command after '--', as in "
-                f"'sandlot {args.group} [SANDBOX] -- CMD [ARGS...]'"
+                f"unexpected {' '.join(words[1:])!r}: put the command after '--', as in "
+                f"'{name} [SANDBOX] -- CMD [ARGS...]'"
             )
-        raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
+        raise UsageError(f"unexpected {' '.join(words)!r}: use '{name} [SANDBOX] JOB_ID'")
+    if args.with_id:
+        if not words:
+            raise UsageError(f"no job id given: use '{name} [SANDBOX] JOB_ID'")
+        args.job_id = words[-1]
+        words = words[:-1]
+    args.sandbox = words[0] if words else None
     wants = getattr(args, "needs_command", None)
     if wants is None:
         if command:

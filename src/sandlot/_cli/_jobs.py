@@ -21,7 +21,7 @@ _EXIT_CRASHED = 1
 
 
 def add_parsers(
-    sub: Any, common: argparse.ArgumentParser, sandbox_arg: Callable[[Any], None]
+    sub: Any, common: argparse.ArgumentParser, sandbox_arg: Callable[..., None]
 ) -> None:
     """Register ``sandlot jobs start|ls|logs|attach|stop|kill|rm``."""
     jobs = sub.add_parser(
@@ -36,9 +36,7 @@ def add_parsers(
 
     def verb(name: str, help: str, *, usage: str | None = None, needs_id: bool = True) -> Any:
         p = verbs.add_parser(name, parents=[common], help=help, description=help, usage=usage)
-        sandbox_arg(p)
-        if needs_id:
-            p.add_argument("job_id", metavar="JOB_ID")
+        sandbox_arg(p, with_id=needs_id)
         p.add_argument(
             "--root", metavar="DIR", help="jobs directory in the sandbox (default ~/.sandlot/jobs)"
         )
