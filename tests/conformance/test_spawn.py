@@ -9,7 +9,7 @@ import pytest
 
 import sandlot
 
-from ._helpers import gone
+from ._helpers import exists, gone
 
 
 async def test_streams_ready_and_exit(sb: sandlot.Sandbox) -> None:
@@ -157,3 +157,26 @@ async def test_many_concurrent_spawns(sb: sandlot.Sandbox) -> None:
         for i in range(25):
             tg.start_soon(one, i)
     assert outputs == {i: f"v-{i}\n".encode() for i in range(25)}
+
+
+async def test_a_reader_that_does_not_read_holds_the_producer_back(
+    sb: sandlot.Sandbox, scratch: str
+) -> None:
+    # 64 MiB is far beyond any pipe, window or transfer buffer: if output were buffered
+    # without bound, the producer would finish and create the marker.
+    marker = f"{scratch}/finished"
+    script = f"head -c {64 << 20} /dev/zero; touch {marker}; echo done >&2"
+    async with sb.spawn("sh", ["-c", script]) as proc:
+        first = await proc.stdout.receive()
+        assert first and set(first) == {0}
+        with anyio.move_on_after(1.5):  # what must NOT happen has no event to wait for
+            await proc.stderr.receive()
+            pytest.fail("the producer finished although nobody read its output")
+        assert not await exists(sb, marker)
+        # Reading resumes the producer, which then finishes.
+        total = len(first)
+        async for chunk in proc.stdout:
+            total += len(chunk)
+        assert total == 64 << 20
+        assert await proc.stderr.receive() == b"done\n"
+        assert (await proc.exit).code == 0
