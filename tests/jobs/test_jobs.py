@@ -447,3 +447,26 @@ async def test_cancelled_start_leaves_nothing_running(jobs: Jobs, delay: float) 
     else:  # it finished in time: nothing to clean up but the job itself
         [info] = await jobs.list()
         await jobs.stop(info.handle, grace=0.3)
+
+
+async def test_concurrent_starts_respect_the_limit(sb: sandlot.Sandbox, scratch: str) -> None:
+    jobs = Jobs(sb, root=f"{scratch}/race", limits=sandlot.JobLimits(max_concurrent=2))
+    started: list[JobHandle] = []
+    refused: list[sandlot.JobLimitReached] = []
+
+    async def start() -> None:
+        try:
+            started.append(await jobs.start("sleep", ["60"]))
+        except sandlot.JobLimitReached as exc:
+            refused.append(exc)
+
+    try:
+        with anyio.fail_after(DEADLINE):
+            async with anyio.create_task_group() as tg:
+                for _ in range(5):
+                    tg.start_soon(start)
+        assert (len(started), len(refused)) == (2, 3)
+        assert all("max_concurrent=2" in str(exc) for exc in refused)
+    finally:
+        for handle in started:
+            await jobs.stop(handle, grace=0.3)

@@ -227,7 +227,7 @@ class Jobs:
 
     async def status(self, handle: JobHandle) -> JobStatus:
         """The job's current :class:`JobStatus`."""
-        return (await self.read(handle, _at_end=True)).status
+        return (await self._read(handle, 0, None, 0, 0)).status
 
     async def read(
         self,
@@ -237,7 +237,6 @@ class Jobs:
         stream: str | None = None,
         max_bytes: int = DEFAULT_READ_BYTES,
         wait: float = 0.0,
-        _at_end: bool = False,
     ) -> JobRead:
         """The log bytes after byte offset ``cursor``, the new cursor and the status.
 
@@ -247,21 +246,20 @@ class Jobs:
         started with ``separate_streams`` (default: the first). ``wait`` seconds: wait
         in the sandbox for new output before answering (long poll).
         """
-        root, jid = self._handle_root(handle)
-        name = self._stream(handle, stream)
         if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
             raise InvalidArgument(f"cursor must be a non-negative int, got {cursor!r}")
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
             raise InvalidArgument(f"max_bytes must be a positive int, got {max_bytes!r}")
         linger = 0 if not wait else math.ceil((check_timeout("wait", wait) or 0) / _STEP)
+        return await self._read(handle, cursor, stream, max_bytes, linger)
+
+    async def _read(
+        self, handle: JobHandle, cursor: int, stream: str | None, max_bytes: int, linger: int
+    ) -> JobRead:
+        root, jid = self._handle_root(handle)
+        name = self._stream(handle, stream)
         tokens, data, _ = await self._run(
-            _script.READ,
-            root,
-            jid,
-            name,
-            str(cursor),
-            "0" if _at_end else str(max_bytes),
-            str(linger),
+            _script.READ, root, jid, name, str(cursor), str(max_bytes), str(linger)
         )
         status = _parse_status(tokens)
         size = int(tokens[5])

@@ -115,6 +115,10 @@ else
   setsid sh -c "$cmd" sandlot-job-cmd "$cg" "$cwd" "$@" < stdin >> "$o" 2>> "$e" 3>&- &
 fi
 C=$!
+# Publish the pid only once the command leads its own group (and sits in its cgroup):
+# from then on, signalling the group or the cgroup reaches everything it starts.
+i=0; while [ ! -e reaper ] && kill -0 "$C" 2>/dev/null && [ $i -lt 500 ]; do
+  sleep 0.01; i=$((i+1)); done
 stt $C; printf '%s %s\n' "$C" "$S" > pid.tmp && mv -f pid.tmp pid
 wd=
 if [ "$t" != 0 ]; then
@@ -156,7 +160,12 @@ command -v setsid >/dev/null 2>&1 || { echo "sandlot-job nosetsid"; exit 0; }
 command -v "$1" >/dev/null 2>&1 || { echo "sandlot-job notfound"; exit 0; }
 [ -d "$root" ] || mkdir -p -m 700 "$root" 2>/dev/null
 [ -d "$root" ] || { echo "sandlot-job noroot"; exit 0; }
-if [ "$max" -gt 0 ]; then n=0
+if [ "$max" -gt 0 ]; then
+  # Count and create under a lock so that concurrent starts cannot both squeeze in. A
+  # lock older than ~2 s is a launcher that died holding it: take it over.
+  i=0; while ! mkdir "$root/.lock" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.01; i=$((i+1)); done
+  trap 'rmdir "$root/.lock" 2>/dev/null' EXIT
+  n=0
   for j in "$root"/*; do
     [ -f "$j/meta.json" ] && [ ! -e "$j/exit" ] || continue
     x=; y=; [ -e "$j/wrapper" ] && read -r x y < "$j/wrapper"
@@ -235,6 +244,9 @@ busy() { [ -e "$d/exit" ] && return 1; jstat; [ "$st" = running ] && return 0
   cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
   [ -n "$cg" ] && [ -s "$cg/cgroup.procs" ]; }
 waitgone() { i=0; while [ $i -lt "$1" ] && busy; do sleep 0.05; i=$((i+1)); done; }
+# A job still being launched has no pid file yet: wait for it (or for the wrapper's end).
+started() { i=0; while [ ! -e "$d/pid" ] && [ $i -lt 100 ] && busy; do
+  sleep 0.05; i=$((i+1)); done; }
 """
 
 # Args: GRACE_STEPS WAIT(0/1). SIGTERM to the whole tree, wait, then SIGKILL.
@@ -243,6 +255,7 @@ STOP = (
     + _KNOWN
     + _BUSY
     + r"""
+started
 if busy; then reap 15
   if [ "$2" = 1 ]; then waitgone "$1"; busy && reap 9; waitgone 200; fi
 fi
@@ -256,6 +269,7 @@ KILL = (
     + _KNOWN
     + _BUSY
     + r"""
+started
 busy && reap "$1"
 jstat; echo "sandlot-job $hdr"
 """
@@ -296,7 +310,7 @@ REMOVE = (
     + r"""
 if busy; then
   [ "$1" = 1 ] || { echo "sandlot-job running"; exit 0; }
-  reap 9; waitgone 200
+  started; reap 9; waitgone 200
   busy && { echo "sandlot-job running"; exit 0; }
 fi
 cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
