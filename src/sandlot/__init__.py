@@ -32,6 +32,7 @@ from ._errors import (
 from ._jobs import JobHandle, JobInfo, JobLimits, JobRead, Jobs, JobState, JobStatus
 from ._process import Process, Terminal
 from ._records import Capabilities, ExecResult, ExitStatus, TerminalSize
+from ._registry import SandboxRecord, SandboxRegistry
 from ._sandbox import Sandbox, open_sandbox
 from ._streams import ProcessInput, ProcessOutput
 
@@ -71,6 +72,8 @@ __all__ = [
     "SSHOptions",
     "Sandbox",
     "SandboxNotFound",
+    "SandboxRecord",
+    "SandboxRegistry",
     "SandlotError",
     "StreamBroken",
     "StreamClosed",
