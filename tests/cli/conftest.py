@@ -70,15 +70,26 @@ def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
 
 
 #: Where the CLI runs commands: named sandboxes the ``sandbox`` fixture defines.
-SANDBOXES = ["local", "ssh_root", "ssh_user"]
+SANDBOXES = ["local", "ssh_root", "ssh_user", "daytona"]
 
 
 @pytest.fixture(params=SANDBOXES)
-def sandbox(request: pytest.FixtureRequest, config_file: Path) -> str:
-    """A SANDBOX argument: ``local``, or a configured name for the test sshd (the SSH
-    engineer's session fixture, with real host-key checking)."""
+def sandbox(request: pytest.FixtureRequest, config_file: Path, cli: CLI) -> str:
+    """A SANDBOX argument: ``local``, or a configured name for the test sshd (with real
+    host-key checking) or the local Daytona stand-in (the backends' session fixtures)."""
     name = str(request.param)
     if name == "local":
+        return name
+    if name == "daytona":
+        import daytona_server
+
+        server = request.getfixturevalue("daytona_local")
+        cli.env["DAYTONA_API_KEY"] = server.api_key  # the SDK's variable: never in a file
+        with open(config_file, "a") as f:
+            f.write(
+                f'[sandboxes.daytona]\nurl = "daytona://{daytona_server.SANDBOX_ID}"\n'
+                f'api_url = "{server.api_url}"\ntarget = "local"\n'
+            )
         return name
     from targets.ssh import TEST_USER
 

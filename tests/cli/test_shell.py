@@ -14,6 +14,8 @@ from .conftest import CLI
 
 # Prints a marker computed by the remote shell (so the typed text cannot match it).
 READY = ["sh", "-c", "echo READY$((20+1)); exec sh"]
+# An answer starts a line, or follows the prompt when typed-ahead input was echoed first.
+AT_LINE_START = r"(?:^|[#$] )"
 
 
 @pytest.fixture
@@ -35,9 +37,9 @@ def test_typing_reaches_the_remote_shell_and_exit_code_comes_back(
     tmux: Tmux, cli: CLI, sandbox: str
 ) -> None:
     start_shell(tmux, cli, sandbox, *READY)
-    tmux.wait_for(r"^READY21\r?$")
+    tmux.wait_for(r"^READY21$")
     tmux.line("echo $((6*7))")
-    tmux.wait_for(r"^42$")
+    tmux.wait_for(AT_LINE_START + r"42$")
     tmux.line("exit 5")
     assert tmux.finish() == 5
 
@@ -46,7 +48,7 @@ def test_initial_size_and_resizes_are_forwarded(tmux: Tmux, cli: CLI, sandbox: s
     start_shell(tmux, cli, sandbox, *READY, rows=24, cols=80)
     tmux.wait_for(r"^READY21$")
     tmux.line("stty size")
-    tmux.wait_for(r"^24 80$")
+    tmux.wait_for(AT_LINE_START + r"24 80$")
     tmux.resize(rows=30, cols=100)
     tmux.wait_size(30, 100)
     tmux.resize(rows=50, cols=20)
@@ -66,7 +68,7 @@ def test_ctrl_c_interrupts_the_remote_program_not_the_bridge(
     tmux.keys("C-c")
     # Only reachable if ^C went to the remote `sleep`: the wait is shorter than the sleep.
     tmux.line('echo "$?x"')
-    tmux.wait_for(r"^130x$", timeout=20)
+    tmux.wait_for(AT_LINE_START + r"130x$", timeout=20)
     tmux.line("exit 3")
     assert tmux.finish() == 3
 
@@ -95,7 +97,7 @@ def test_default_command_is_the_login_shell(tmux: Tmux, cli: CLI) -> None:
     tmux.run(cli.argv("shell"))
     tmux.wait_for(r"[#$] *$")  # the prompt of a login shell
     tmux.line("echo $((6*7))")
-    tmux.wait_for(r"^42$")
+    tmux.wait_for(AT_LINE_START + r"42$")
     tmux.line("exit 6")
     assert tmux.finish() == 6
 

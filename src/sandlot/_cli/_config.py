@@ -112,21 +112,33 @@ def _expand(value: Any) -> Any:
     return value
 
 
-def _ssh_options(where: str, options: dict[str, Any]) -> Any:
-    from .._backends.ssh import SSHOptions
+def _options_record(scheme: str) -> Any:
+    """The backend's options class (imported only when a config entry needs it)."""
+    if scheme == "ssh":
+        from .._backends.ssh import SSHOptions
 
-    fields = {f.name for f in attrs.fields(SSHOptions)} - set(_SECRETS)
+        return SSHOptions
+    if scheme == "daytona":
+        from .._backends.daytona import DaytonaOptions
+
+        return DaytonaOptions
+    return None
+
+
+def _build_options(where: str, scheme: str, record: Any, options: dict[str, Any]) -> Any:
+    fields = {f.name for f in attrs.fields(record)} - set(_SECRETS)
+    aliases = _ALIASES if scheme == "ssh" else {}
     kwargs = {}
     for key, value in options.items():
-        name = _ALIASES.get(key, key)
+        name = aliases.get(key, key)
         if name not in fields:
-            allowed = ", ".join(sorted(fields | set(_ALIASES)))
-            raise UsageError(f"{where}: unknown ssh option {key!r} (known: {allowed})")
-        if name == "known_hosts" and value is False:
+            allowed = ", ".join(sorted(fields | set(aliases)))
+            raise UsageError(f"{where}: unknown {scheme} option {key!r} (known: {allowed})")
+        if scheme == "ssh" and name == "known_hosts" and value is False:
             value = None  # accept any host key: only for throwaway hosts
-        kwargs[name] = _expand(value) if name in _PATHS else value
+        kwargs[name] = _expand(value) if scheme == "ssh" and name in _PATHS else value
     try:
-        return SSHOptions(**kwargs)
+        return record(**kwargs)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{where}: {exc}") from None
 
@@ -143,10 +155,11 @@ def backend_options(target: Named) -> dict[str, Any]:
                 "use an ssh agent, a key file or an environment variable"
             )
     scheme = parse_url(target.url).scheme
-    if scheme == "ssh":
-        return {"ssh": _ssh_options(where, target.options)}
-    keys = ", ".join(sorted(target.options))
-    raise UsageError(f"{where}: the {scheme} backend takes no options here ({keys})")
+    record = _options_record(scheme)
+    if record is None:
+        keys = ", ".join(sorted(target.options))
+        raise UsageError(f"{where}: the {scheme} backend takes no options ({keys})")
+    return {scheme: _build_options(where, scheme, record, target.options)}
 
 
 def open_target(spec: str | None) -> AbstractAsyncContextManager[Sandbox]:
