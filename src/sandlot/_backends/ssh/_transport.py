@@ -10,7 +10,7 @@ import anyio
 import asyncssh
 
 from ..._bridge import AsyncioBridge
-from ..._errors import ConnectionLost, FileError
+from ..._errors import ConnectionLost, FileError, InvalidArgument
 from ..._records import Capabilities
 from ..._transport import LaunchSpec, RawProcess, Transport
 from ..._url import SandboxURL
@@ -36,7 +36,13 @@ class SSHTransport(Transport):
         self._bridge = pool.bridge
 
     async def start(self, spec: LaunchSpec) -> RawProcess:
-        command = build_command(spec)
+        try:
+            command = build_command(spec).encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as exc:
+            raise InvalidArgument(
+                f"cannot send {exc.object[exc.start : exc.end]!r} to the SSH host: "
+                "the command and environment must be encodable as UTF-8"
+            ) from None
         for attempt in range(2):
             conn = await self._pool.acquire()
             proc = SSHProcess(spec, conn, self._bridge, self._signal)
