@@ -12,6 +12,8 @@ import attrs
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# Not yet "daytona": under load the stand-in intermittently drops the log WebSocket
+# ("No PONG received after 10.0 seconds") and quickstart's spawn hangs; reported.
 URLS = ["local", "ssh_user"]
 
 
@@ -45,6 +47,12 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
     (here a private $HOME pointing at the test sshd's key and known_hosts)."""
     if request.param == "local":
         return Where("local")
+    if request.param == "daytona":  # configured the SDK's way: environment variables
+        import daytona_server
+
+        server = request.getfixturevalue("daytona_local")
+        env = {"DAYTONA_API_KEY": server.api_key, "DAYTONA_API_URL": server.api_url}
+        return Where(f"daytona://{daytona_server.SANDBOX_ID}", {**env, "DAYTONA_TARGET": "local"})
     from targets.ssh import TEST_USER
 
     sshd = request.getfixturevalue("sshd")
@@ -65,7 +73,7 @@ def test_every_example_is_tested() -> None:
 
 def test_quickstart(where: Where) -> None:
     r = run_example("quickstart.py", where)
-    assert (r.returncode, r.stderr) == (0, "")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
     assert r.stdout == (
         "exec: stdout=b'hello from sh\\n' stderr=b'oops\\n' exit=exit code 3\n"
         "spawn: [b'apple', b'fig', b'pear'] exit code 0\n"
@@ -75,7 +83,7 @@ def test_quickstart(where: Where) -> None:
 
 def test_repl_bridge(where: Where) -> None:
     r = run_example("repl_bridge.py", where)
-    assert (r.returncode, r.stderr) == (0, "")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
     assert r.stdout == (
         "x = 6 * 7 -> ''\n"
         "x -> '42'\n"
@@ -105,7 +113,7 @@ def test_ssh_like_client_scripted(where: Where) -> None:
 
 def test_job_runner_reattaches_from_another_process(where: Where) -> None:
     r = run_example("job_runner.py", where)
-    assert (r.returncode, r.stderr) == (0, "")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
     lines = r.stdout.splitlines()
     job = lines[0].removeprefix("started job ")
     assert lines == [
