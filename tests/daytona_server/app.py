@@ -273,9 +273,26 @@ class Daemon:
             )
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        # aiohttp answers the client's pings only while someone reads the socket.
+        reader = asyncio.ensure_future(self.drain_ws(ws))
+        try:
+            await self.send_log(ws, cmd.log)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        await ws.close(code=1000)
+        return ws
+
+    @staticmethod
+    async def drain_ws(ws: web.WebSocketResponse) -> None:
+        async for _ in ws:
+            pass
+
+    @staticmethod
+    async def send_log(ws: web.WebSocketResponse, log: CommandLog) -> None:
         sizes = itertools.cycle(FRAME_SIZES)
         pos = 0
-        log = cmd.log
         while True:
             if pos < len(log.data):
                 n = next(sizes)
@@ -288,8 +305,6 @@ class Daemon:
             if pos < len(log.data) or log.closed:
                 continue
             await log.changed.wait()
-        await ws.close(code=1000)
-        return ws
 
     async def command_input(self, request: web.Request) -> web.StreamResponse:
         cmd = self.command(request)

@@ -16,7 +16,7 @@ from anyio.abc import ByteSendStream
 from ..._errors import CommandNotFound, LaunchError, SandlotError
 from ..._records import ExitStatus
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess
-from .errors import operation_error
+from .errors import operation_error, status_of
 from .launcher import spawn_command
 from .pipe import BridgedOutput
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # Raw bytes per input line: its base64 stays well inside what the daemon takes in one line.
 _INPUT_LINE = 36 * 1024
+# Raw bytes per input request: aiohttp warns about (and blocks on) bodies over 1 MiB.
+_INPUT_REQUEST = 12 * _INPUT_LINE
 _START_TIMEOUT = 60.0
 
 
@@ -42,11 +44,13 @@ class _Stdin(ByteSendStream):
         if not item:
             await anyio.lowlevel.checkpoint()
             return
-        lines = [
-            "I" + base64.b64encode(item[i : i + _INPUT_LINE]).decode()
-            for i in range(0, len(item), _INPUT_LINE)
-        ]
-        await self._proc.send_input("\n".join(lines) + "\n")
+        for start in range(0, len(item), _INPUT_REQUEST):
+            piece = item[start : start + _INPUT_REQUEST]
+            lines = [
+                "I" + base64.b64encode(piece[i : i + _INPUT_LINE]).decode()
+                for i in range(0, len(piece), _INPUT_LINE)
+            ]
+            await self._proc.send_input("\n".join(lines) + "\n")
 
     async def aclose(self) -> None:
         if self._closed:
@@ -238,13 +242,9 @@ class SessionProcess(RawProcess):
         try:
             await self._bridge.call(self._send, data)
         except Exception as exc:
-            from .errors import is_connection_error, status_of
-
             if status_of(exc) == 410 or self._status is not None:
                 raise anyio.BrokenResourceError("the process has exited") from None
-            if is_connection_error(exc):
-                raise operation_error(exc, "writing to stdin") from None
-            raise anyio.BrokenResourceError(f"cannot write to stdin: {exc}") from None
+            raise operation_error(exc, "writing to stdin") from None
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
