@@ -7,7 +7,8 @@ is decoded in transit.
 
 Layout of a job directory ``ROOT/ID``:
 
-* ``meta.json``  the handle (argv, cwd, env *names*), written last by the launcher;
+* ``meta.json``  the handle (argv, cwd, env *names*), written before the launch;
+* ``wrapper.sh``  the supervisor's script (run from the file so ``ps`` stays readable);
 * ``output`` or ``stdout`` + ``stderr``  append-only logs, byte-exact;
 * ``stdin``  a FIFO; the wrapper holds it open read-write so writers never block on open
   and the command sees EOF only after ``close_stdin`` (``stdin.closed`` + SIGUSR1);
@@ -178,7 +179,9 @@ mkfifo "$d/stdin" || { echo "sandlot-job nofifo"; exit 0; }
 if [ "$sep" = 1 ]; then : > "$d/stdout"; : > "$d/stderr"; else : > "$d/output"; fi
 # meta.json first: if this script is killed from here on, the job is still listed.
 printf '%s\n' "$meta" > "$d/meta.json"
-setsid sh -c "$wr" sandlot-job "$d" "$(pwd)" "$t" "$cap" "$sep" "$g" "$@" \
+# From a file rather than `sh -c`, so that `ps` shows `sh ROOT/ID/wrapper.sh ...`.
+printf '%s' "$wr" > "$d/wrapper.sh"
+setsid sh "$d/wrapper.sh" "$d" "$(pwd)" "$t" "$cap" "$sep" "$g" "$@" \
   < /dev/null > /dev/null 2>&1 &
 i=0
 while { [ ! -e "$d/reaper" ] || [ ! -e "$d/pid" ]; } && [ ! -e "$d/exit" ] && [ $i -lt 1000 ]; do
