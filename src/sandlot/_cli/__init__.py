@@ -13,10 +13,11 @@ from typing import Any, NoReturn
 import anyio
 
 from .. import __version__
+from .._errors import SandlotError
 from .._sandbox import Sandbox
 from .._validate import check_timeout
 from ._config import open_target
-from ._errors import UsageError, exit_code_for, leaf
+from ._errors import CommandFailed, UsageError, exit_code_for, leaf
 
 __all__ = ["main"]
 
@@ -80,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
         "N killed it; 124 on --timeout).",
     )
     _sandbox_arg(p)
-    p.add_argument("--timeout", type=_positive, help="kill the command after SECONDS")
-    p.add_argument("--cwd", help="working directory in the sandbox")
+    p.add_argument(
+        "--timeout", type=_positive, metavar="SECONDS", help="kill the command after SECONDS"
+    )
+    p.add_argument("--cwd", metavar="DIR", help="working directory in the sandbox")
     p.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE", help="set a variable"
     )
@@ -135,9 +138,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     wants = getattr(args, "needs_command", None)
     if wants is None:
         if command:
-            raise UsageError(f"'sandlot {args.group}' takes no command after '--'")
+            raise UsageError(f"'{name}' takes no command after '--'")
     elif wants and not command:
-        raise UsageError(f"no command given: use 'sandlot {args.group} [SANDBOX] -- CMD [ARGS...]'")
+        raise UsageError(f"no command given: use '{name} [SANDBOX] -- CMD [ARGS...]'")
     args.command = command
     return args
 
@@ -173,10 +176,11 @@ async def _run(args: argparse.Namespace) -> int:
     return code
 
 
-def run_main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``sandlot`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    debug = "--debug" in options
     try:
         args = parse_args(argv)
         backend = os.environ.get(ASYNC_BACKEND_VAR) or "asyncio"
@@ -186,31 +190,20 @@ def run_main(argv: Sequence[str] | None = None) -> int:
         return int(result)
     except SystemExit:
         raise  # --help, --version
-    except KeyboardInterrupt:
-        return 128 + signal.SIGINT
-    except BaseException as group:
-        exc = leaf(group)
+    except BaseException as raised:
+        exc = leaf(raised)
         if isinstance(exc, KeyboardInterrupt):
             return 128 + signal.SIGINT
         if not isinstance(exc, Exception):
             raise
         if debug:
-            traceback.print_exception(group)
+            traceback.print_exception(raised)
+        known = isinstance(exc, SandlotError | UsageError | CommandFailed)
         message = str(exc) or type(exc).__name__
-        if not debug and not _known(exc):
-            message = f"{type(exc).__name__}: {message} (run with --debug for the traceback)"
+        if not known:  # a bug: say what it was, even without --debug
+            message = f"{type(exc).__name__}: {message}"
+            if not debug:
+                message += " (run with --debug for the traceback)"
         sys.stderr.write(f"sandlot: error: {message}\n")
         sys.stderr.flush()
-        return exit_code_for(exc) if _known(exc) else 1
-
-
-def _known(exc: BaseException) -> bool:
-    from .._errors import SandlotError
-    from ._errors import CommandFailed
-
-    return isinstance(exc, SandlotError | UsageError | CommandFailed)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The ``sandlot`` console script."""
-    return run_main(argv)
+        return exit_code_for(exc) if known else 1

@@ -35,6 +35,7 @@ def add_parsers(
     verbs.required = True
 
     def verb(name: str, help: str, *, usage: str | None = None, needs_id: bool = True) -> Any:
+        usage = usage or f"sandlot jobs {name} [options] [SANDBOX]{' JOB_ID' if needs_id else ''}"
         p = verbs.add_parser(name, parents=[common], help=help, description=help, usage=usage)
         sandbox_arg(p, with_id=needs_id)
         p.add_argument(
@@ -51,9 +52,11 @@ def add_parsers(
         usage="sandlot jobs start [options] [SANDBOX] -- CMD [ARGS...]",
         needs_id=False,
     )
-    p.add_argument("--cwd", help="working directory in the sandbox")
+    p.add_argument("--cwd", metavar="DIR", help="working directory in the sandbox")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--timeout", type=_positive, help="stop the job after SECONDS")
+    p.add_argument(
+        "--timeout", type=_positive, metavar="SECONDS", help="stop the job after SECONDS"
+    )
     p.add_argument(
         "--separate", action="store_true", help="keep stdout and stderr in separate logs"
     )
@@ -64,7 +67,7 @@ def add_parsers(
 
     p = verb("logs", "print a job's output (-f: and follow it until the job ends)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
-    p.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+    p.add_argument("--tail", type=_count, metavar="N", help="only the last N lines")
     p.add_argument("--stream", choices=["stdout", "stderr"], help="with --separate jobs")
 
     p = verb(
@@ -83,6 +86,12 @@ def add_parsers(
 
     p = verb("rm", "delete a finished job and its logs")
     p.add_argument("-f", "--force", action="store_true", help="kill it first if it still runs")
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a number of lines, got {text!r}")
+    return int(text)
 
 
 def _command(handle: JobHandle) -> str:
