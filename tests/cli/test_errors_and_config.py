@@ -136,6 +136,7 @@ def test_named_ssh_sandbox_passes_its_options(cli: CLI, config_file: Path) -> No
         ("[sandboxes.x]\nurl = 'ssh://h'\nbogus = 1\n", 2, "unknown ssh option 'bogus'"),
         ("[sandboxes.x]\nurl = 'ssh://h'\nconnect_timeout = -1\n", 2, "must be positive"),
         ("[sandboxes.x]\nurl = 'ftp://h'\n", 2, "unknown sandbox scheme 'ftp'"),
+        ("[sandboxes.x]\nurl = 'daytona://d'\nbogus = 1\n", 2, "unknown daytona option 'bogus'"),
     ],
 )
 def test_bad_config_is_a_usage_error(
@@ -147,13 +148,18 @@ def test_bad_config_is_a_usage_error(
     assert needle in one_error_line(r)
 
 
-def test_secrets_are_refused_in_the_config_and_never_echoed(cli: CLI, config_file: Path) -> None:
-    config_file.write_text("[sandboxes.x]\nurl = 'ssh://h'\npassword = 'hunter2'\n")
+@pytest.mark.parametrize(
+    ("url", "key"), [("ssh://h", "password"), ("ssh://h", "passphrase"), ("daytona://d", "api_key")]
+)
+def test_secrets_are_refused_in_the_config_and_never_echoed(
+    cli: CLI, config_file: Path, url: str, key: str
+) -> None:
+    config_file.write_text(f"[sandboxes.x]\nurl = '{url}'\n{key} = 'hunter2'\n")
     r = cli.run("exec", "x", "--", "true")
     assert r.returncode == 2
     msg = one_error_line(r)
-    assert "'password' is a secret and does not belong in the config file" in msg
-    assert "hunter2" not in msg
+    assert f"{key!r} is a secret and does not belong in the config file" in msg
+    assert "hunter2" not in r.stderr.decode()
 
 
 def test_missing_config_file_from_env_is_an_error(cli: CLI, config_file: Path) -> None:
