@@ -62,8 +62,7 @@ def _parse_status(tokens: Sequence[str]) -> JobStatus:
     state, ex, timed_out, capped, reaper = tokens[:5]
     exit_status = None
     if state == "exited":
-        kind, _, value = ex.partition(":")
-        exit_status = exit_from_record(kind, value)
+        exit_status = exit_from_record(*ex.split(":")[:3])
     return JobStatus(
         state=JobState(state),
         exit=exit_status,
@@ -356,7 +355,7 @@ class Jobs:
         """Send ``sig`` to every process of the job (no-op once it has ended)."""
         root, jid = self._handle_root(handle)
         signum = check_signal(sig)
-        tokens, _, _ = await self._run(_script.KILL, root, jid, str(int(signum)))
+        tokens, _, _ = await self._run(_script.KILL, root, jid, signum.name.removeprefix("SIG"))
         return _parse_status(tokens)
 
     async def remove(self, handle: JobHandle | str, *, force: bool = False) -> None:

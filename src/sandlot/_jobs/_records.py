@@ -196,12 +196,17 @@ class JobInfo:
     status: JobStatus
 
 
-def exit_from_record(kind: str, value: str) -> ExitStatus:
-    """Parse the exit file's ``code N`` / ``signal N``."""
+def exit_from_record(kind: str, value: str, name: str = "-") -> ExitStatus:
+    """Parse the exit file's ``code N`` / ``signal N NAME``."""
     number = int(value)
-    if kind == "signal":
+    if kind != "signal":
+        return ExitStatus(code=number)
+    if name != "-":
         try:
-            return ExitStatus(signal=_signal.Signals(number))
-        except ValueError:
-            return ExitStatus(code=128 + number)
-    return ExitStatus(code=number)
+            return ExitStatus(signal=_signal.Signals["SIG" + name])
+        except KeyError:
+            pass
+    try:
+        return ExitStatus(signal=_signal.Signals(number))
+    except ValueError:
+        return ExitStatus(code=128 + number)  # a signal unknown here: what a shell reports

@@ -15,8 +15,9 @@ Layout of a job directory ``ROOT/ID``:
 * ``wrapper`` / ``pid``  "PID STARTTIME" of the wrapper and the command (field 22 of
   ``/proc/PID/stat``), so a recycled pid never looks alive;
 * ``reaper`` (``cgroup`` or ``pgroup``), ``cgroup`` (its path), ``timedout``, ``capped``;
-* ``exit``  ``code N`` or ``signal N``, written atomically (rename) by the wrapper once
-  the command and its whole tree have ended and the logs are complete.
+* ``exit``  ``code N`` or ``signal N NAME`` (``signal 9 KILL``; the name matters, numbers
+  differ between architectures), written atomically (rename) by the wrapper once the
+  command and its whole tree have ended and the logs are complete.
 
 A shell reports a command killed by signal N as 128+N, exactly like ``exit 128+N``;
 statuses 129..191 are reported as signals (the common case by far).
@@ -50,7 +51,7 @@ jstat() { st=crashed; ex=-
   if [ -e "$d/exit" ]; then st=exited
   else w=; ws=; [ -e "$d/wrapper" ] && read -r w ws < "$d/wrapper"
     if alive "$w" "$ws"; then st=running; elif [ -e "$d/exit" ]; then st=exited; fi; fi
-  if [ $st = exited ]; then read -r k v < "$d/exit"; ex=$k:$v; fi
+  if [ $st = exited ]; then read -r k v nm < "$d/exit"; ex=$k:$v:${nm:--}; fi
   to=0; [ -e "$d/timedout" ] && to=1
   cp=0; [ -e "$d/capped" ] && cp=1
   rp=-; [ -e "$d/reaper" ] && read -r rp < "$d/reaper"
@@ -59,7 +60,7 @@ reap() { C=; cs=; [ -e "$d/pid" ] && read -r C cs < "$d/pid"
   cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
   r=; [ -e "$d/reaper" ] && read -r r < "$d/reaper"
   if [ "$r" = cgroup ] && [ -n "$cg" ] && [ -d "$cg" ]; then
-    if [ "$1" = 9 ] && [ -e "$cg/cgroup.kill" ]; then echo 1 > "$cg/cgroup.kill"
+    if [ "$1" = KILL ] && [ -e "$cg/cgroup.kill" ]; then echo 1 > "$cg/cgroup.kill"
     else for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -$1 $p 2>/dev/null; done; fi
   fi
   if [ -n "$C" ] && { [ "$st" = running ] || alive "$C" "$cs"; }; then
@@ -124,8 +125,8 @@ stt $C; printf '%s %s\n' "$C" "$S" > pid.tmp && mv -f pid.tmp pid
 wd=
 if [ "$t" != 0 ]; then
   ( trap 'kill $s 2>/dev/null; exit 0' TERM
-    sleep "$t" & s=$!; wait $s; : > timedout; reap 15
-    sleep "$g" & s=$!; wait $s; reap 9 ) 3>&- &
+    sleep "$t" & s=$!; wait $s; : > timedout; reap TERM
+    sleep "$g" & s=$!; wait $s; reap KILL ) 3>&- &
   wd=$!
 fi
 # A trapped SIGUSR1 (close stdin) interrupts `wait` with 128+n: wait again. If the
@@ -136,12 +137,14 @@ while :; do intr=0; wait "$C"; r=$?
   [ $r = 127 ] && [ -n "$last" ] && r=$last
   rc=$r; break
 done
-reap 9
+reap KILL
 [ -n "$wd" ] && kill "$wd" 2>/dev/null
 exec 3>&-
 wait
 rm -f stdout.pipe stderr.pipe output.pipe
-if [ $rc -gt 128 ] && [ $rc -lt 192 ]; then ex="signal $((rc-128))"; else ex="code $rc"; fi
+if [ $rc -gt 128 ] && [ $rc -lt 192 ]; then
+  n=$((rc-128)); nm=$(kill -l $n 2>/dev/null) || nm=-; ex="signal $n ${nm#SIG}"
+else ex="code $rc"; fi
 if [ -n "$cg" ]; then i=0
   while [ -d "$cg" ] && ! rmdir "$cg" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 fi
@@ -259,14 +262,14 @@ STOP = (
     + _BUSY
     + r"""
 started
-if busy; then reap 15
-  if [ "$2" = 1 ]; then waitgone "$1"; busy && reap 9; waitgone 200; fi
+if busy; then reap TERM
+  if [ "$2" = 1 ]; then waitgone "$1"; busy && reap KILL; waitgone 200; fi
 fi
 jstat; echo "sandlot-job $hdr"
 """
 )
 
-# Args: SIGNUM.
+# Args: SIGNAL (a name without SIG: signal numbers differ between architectures).
 KILL = (
     _PRELUDE
     + _KNOWN
@@ -313,7 +316,7 @@ REMOVE = (
     + r"""
 if busy; then
   [ "$1" = 1 ] || { echo "sandlot-job running"; exit 0; }
-  started; reap 9; waitgone 200
+  started; reap KILL; waitgone 200
   busy && { echo "sandlot-job running"; exit 0; }
 fi
 cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
