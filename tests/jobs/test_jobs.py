@@ -470,3 +470,31 @@ async def test_concurrent_starts_respect_the_limit(sb: sandlot.Sandbox, scratch:
     finally:
         for handle in started:
             await jobs.stop(handle, grace=0.3)
+
+
+async def test_kill_delivers_the_chosen_signal(jobs: Jobs) -> None:
+    handle = await jobs.start(
+        "sh",
+        [
+            "-c",
+            "trap 'echo got-usr1; exit 9' USR1; echo ready; while :; do sleep 0.05 & wait $!; done",
+        ],
+    )
+    await wait_for_output(jobs, handle, b"ready\n")
+    status = await jobs.kill(handle, "USR1")
+    data, status = await drain(jobs, handle)
+    assert data == b"ready\ngot-usr1\n"
+    assert status.exit == sandlot.ExitStatus(code=9)
+    assert await jobs.kill(handle, signal.SIGKILL) == status  # ended: nothing to signal
+
+
+def test_exit_records() -> None:
+    from sandlot._jobs._records import exit_from_record
+
+    assert exit_from_record("code", "0") == sandlot.ExitStatus(code=0)
+    assert exit_from_record("signal", "9", "KILL") == sandlot.ExitStatus(signal=signal.SIGKILL)
+    # The name wins over the number: numbers differ between architectures.
+    assert exit_from_record("signal", "10", "USR2") == sandlot.ExitStatus(signal=signal.SIGUSR2)
+    assert exit_from_record("signal", "15", "-") == sandlot.ExitStatus(signal=signal.SIGTERM)
+    # Unknown here by name and number: what a shell would report.
+    assert exit_from_record("signal", "63", "NOPE") == sandlot.ExitStatus(code=191)
