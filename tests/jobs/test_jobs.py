@@ -178,6 +178,14 @@ async def test_sigkill_is_reported_as_a_signal(jobs: Jobs) -> None:
         await jobs.kill(handle, "SIGNOPE")
 
 
+async def test_exit_128_plus_n_is_a_code_not_a_signal(jobs: Jobs) -> None:
+    # Every target here is Linux: the raw wait status is read from /proc, so the
+    # shell's ambiguity (killed by SIGINT vs `exit 130`) does not apply.
+    handle = await jobs.start("sh", ["-c", "exit 130"])
+    _, status = await drain(jobs, handle)
+    assert status.exit == sandlot.ExitStatus(code=130)
+
+
 async def test_stop_ends_the_job_and_no_output_follows(jobs: Jobs) -> None:
     handle = await jobs.start(
         "sh", ["-c", "trap 'echo term' TERM; while :; do echo x; sleep 0.01; done"]

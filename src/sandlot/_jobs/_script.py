@@ -19,8 +19,9 @@ Layout of a job directory ``ROOT/ID``:
   differ between architectures), written atomically (rename) by the wrapper once the
   command and its whole tree have ended and the logs are complete.
 
-A shell reports a command killed by signal N as 128+N, exactly like ``exit 128+N``;
-statuses 129..191 are reported as signals (the common case by far).
+On Linux the wrapper reads the command's raw wait status from ``/proc`` (see WRAPPER),
+so a signal is reported as a signal and ``exit 130`` as code 130. Without ``/proc`` a
+shell's ``$?`` cannot tell them apart: statuses 129..191 are then reported as signals.
 """
 
 from __future__ import annotations
@@ -111,12 +112,30 @@ cmd='cg=$1 cwd=$2; shift 2
 if [ -n "$cg" ] && { echo $$ > "$cg/cgroup.procs"; } 2>/dev/null; then r=cgroup; else r=pgroup; fi
 echo $r > reaper.tmp && mv -f reaper.tmp reaper
 cd "$cwd" && exec "$@"'
-if [ "$o" = "$e" ]; then
-  setsid sh -c "$cmd" sandlot-job-cmd "$cg" "$cwd" "$@" < stdin >> "$o" 2>&1 3>&- &
+run() {
+  if [ "$o" = "$e" ]; then
+    setsid sh -c "$cmd" sandlot-job-cmd "$cg" "$cwd" "$@" < stdin >> "$o" 2>&1 3>&- &
+  else
+    setsid sh -c "$cmd" sandlot-job-cmd "$cg" "$cwd" "$@" < stdin >> "$o" 2>> "$e" 3>&- &
+  fi
+}
+# `exact`: on Linux (/proc/PID/stat with the exit_code field, >= 3.5) the command's
+# parent is a holder that never reaps it, so that once it is a zombie its raw wait
+# status can be read: a signal is then told apart from `exit 128+N`. Elsewhere the
+# command is our child and `wait` gives the shell's 128+N.
+nf() { set -- ${1##*") "}; N=$#; }
+exact=0; l=; read -r l 2>/dev/null < /proc/$$/stat && nf "$l" && [ "$N" -ge 50 ] && exact=1
+H=
+if [ $exact = 1 ]; then
+  ( run "$@"; echo $! > cpid.tmp; mv -f cpid.tmp cpid; exec sleep 2147483647 ) \
+    3>&- < /dev/null > /dev/null 2>&1 &
+  H=$!
+  stt $H; printf '%s %s\n' "$H" "$S" > holder
+  i=0; while [ ! -e cpid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+  read -r C < cpid
 else
-  setsid sh -c "$cmd" sandlot-job-cmd "$cg" "$cwd" "$@" < stdin >> "$o" 2>> "$e" 3>&- &
+  run "$@"; C=$!
 fi
-C=$!
 # Publish the pid only once the command leads its own group (and sits in its cgroup):
 # from then on, signalling the group or the cgroup reaches everything it starts.
 i=0; while [ ! -e reaper ] && kill -0 "$C" 2>/dev/null && [ $i -lt 500 ]; do
@@ -129,21 +148,34 @@ if [ "$t" != 0 ]; then
     sleep "$g" & s=$!; wait $s; reap KILL ) 3>&- &
   wd=$!
 fi
-# A trapped SIGUSR1 (close stdin) interrupts `wait` with 128+n: wait again. If the
-# command's real status was reported at the same moment, the second wait says 127.
-rc=0 last=
-while :; do intr=0; wait "$C"; r=$?
-  if [ "$intr" = 1 ] && [ $r -gt 128 ]; then last=$r; continue; fi
-  [ $r = 127 ] && [ -n "$last" ] && r=$last
-  rc=$r; break
-done
+rc=0 sig=0
+if [ $exact = 1 ]; then
+  # Poll for the zombie (only the parent could be told; backing off to 4 checks/s).
+  zw() { Z=; l=; read -r l 2>/dev/null < "/proc/$1/stat" || { Z=gone; return 0; }
+    set -- ${l##*") "}; [ "$1" = Z ] && Z=${50}; return 0; }
+  p=0.01
+  while zw "$C"; [ -z "$Z" ]; do sleep $p
+    case $p in 0.01) p=0.02;; 0.02) p=0.05;; 0.05) p=0.1;; 0.1) p=0.25;; esac; done
+  if [ "$Z" = gone ]; then rc=255; else sig=$((Z & 127)) rc=$(((Z >> 8) & 255)); fi
+else
+  # A trapped SIGUSR1 (close stdin) interrupts `wait` with 128+n: wait again. If the
+  # command's real status was reported at the same moment, the second wait says 127.
+  last=
+  while :; do intr=0; wait "$C"; r=$?
+    if [ "$intr" = 1 ] && [ $r -gt 128 ]; then last=$r; continue; fi
+    [ $r = 127 ] && [ -n "$last" ] && r=$last
+    rc=$r; break
+  done
+  [ $rc -gt 128 ] && [ $rc -lt 192 ] && sig=$((rc-128))
+fi
 reap KILL
+[ -n "$H" ] && kill -9 "$H" 2>/dev/null
 [ -n "$wd" ] && kill "$wd" 2>/dev/null
 exec 3>&-
 wait
 rm -f stdout.pipe stderr.pipe output.pipe
-if [ $rc -gt 128 ] && [ $rc -lt 192 ]; then
-  n=$((rc-128)); nm=$(kill -l $n 2>/dev/null) || nm=-; ex="signal $n ${nm#SIG}"
+if [ $sig != 0 ]; then
+  nm=$(kill -l $sig 2>/dev/null) || nm=-; ex="signal $sig ${nm#SIG}"
 else ex="code $rc"; fi
 if [ -n "$cg" ]; then i=0
   while [ -d "$cg" ] && ! rmdir "$cg" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
@@ -250,6 +282,9 @@ busy() { [ -e "$d/exit" ] && return 1; jstat; [ "$st" = running ] && return 0
   cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
   [ -n "$cg" ] && [ -s "$cg/cgroup.procs" ]; }
 waitgone() { i=0; while [ $i -lt "$1" ] && busy; do sleep 0.05; i=$((i+1)); done; }
+# After a crash nobody kills the command's holder (see WRAPPER): do it once it is over.
+unhold() { [ -e "$d/holder" ] && ! busy || return 0; h=; hs=; read -r h hs < "$d/holder"
+  alive "$h" "$hs" && kill -9 "$h" 2>/dev/null; return 0; }
 # A job still being launched has no pid file yet: wait for it (or for the wrapper's end).
 started() { i=0; while [ ! -e "$d/pid" ] && [ $i -lt 100 ] && busy; do
   sleep 0.05; i=$((i+1)); done; }
@@ -265,6 +300,7 @@ started
 if busy; then reap TERM
   if [ "$2" = 1 ]; then waitgone "$1"; busy && reap KILL; waitgone 200; fi
 fi
+unhold
 jstat; echo "sandlot-job $hdr"
 """
 )
@@ -319,6 +355,7 @@ if busy; then
   started; reap KILL; waitgone 200
   busy && { echo "sandlot-job running"; exit 0; }
 fi
+unhold
 cg=; [ -e "$d/cgroup" ] && read -r cg < "$d/cgroup"
 [ -n "$cg" ] && rmdir "$cg" 2>/dev/null
 rm -rf "$d"
