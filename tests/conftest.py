@@ -7,6 +7,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
+import sandlot
 from targets import LEAK_TAG, LEAK_TAG_VAR, Target
 from targets import daytona as _daytona
 from targets import local as _local
@@ -14,8 +16,6 @@ from targets import ssh as _ssh
 from targets.daytona import *  # noqa: F403
 from targets.local import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
-
-import sandlot
 
 TARGET_FIXTURES: list[str] = [*_local.TARGETS, *_ssh.TARGETS, *_daytona.TARGETS]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from targets import Target
 
 import sandlot
+from targets import Target
 
 
 @pytest.fixture

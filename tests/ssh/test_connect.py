@@ -8,9 +8,9 @@ import re
 import subprocess
 
 import pytest
-from targets.ssh import Sshd
 
 import sandlot
+from targets.ssh import Sshd
 
 SECRET = "s3cret-Passw0rd-do-not-leak"
 

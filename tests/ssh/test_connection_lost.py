@@ -10,9 +10,9 @@ import uuid
 
 import anyio
 import pytest
-from targets.ssh import TEST_USER, Sshd
 
 import sandlot
+from targets.ssh import TEST_USER, Sshd
 
 LOST_WITHIN = 2.0
 

@@ -8,9 +8,9 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from targets.ssh import TEST_USER, Sshd
 
 import sandlot
+from targets.ssh import TEST_USER, Sshd
 
 # Any text a process can receive: no NUL, no lone surrogates (not encodable).
 text = st.text(

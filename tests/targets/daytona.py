@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-import daytona_server
 import pytest
 
+import daytona_server
 import sandlot
 
 from . import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env
