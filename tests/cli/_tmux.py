@@ -41,8 +41,9 @@ class Tmux:
         """Run ``argv`` in a fresh terminal, wrapped so that the terminal settings
         (``stty -a``) before and after, and the exit code, are recorded."""
         w = self.workdir
+        # `trap : INT`: a ^C meant for the command must not end this wrapper too.
         script = (
-            f"stty -a > {w}/stty-before; "
+            f"trap : INT; stty -a > {w}/stty-before; "
             f'{shlex.join(argv)}; echo "rc=$?" > {w}/rc; '
             f"stty -a > {w}/stty-after; echo WRAPPER-DONE"
         )

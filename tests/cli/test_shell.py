@@ -118,3 +118,21 @@ def test_connection_loss_restores_the_terminal(
         os.kill(pid, signal.SIGKILL)
     assert tmux.finish() == 255
     tmux.wait_for(r"sandlot: error: the SSH connection to sandlot-test@127\.0\.0\.1:\d+ was lost$")
+
+
+def test_exec_from_a_terminal_forwards_lines_and_ctrl_d(tmux: Tmux, cli: CLI) -> None:
+    # `exec` leaves the terminal in line mode: a line goes on Enter, Ctrl-D is EOF.
+    tmux.run(cli.argv("exec", "--", "sh", "-c", "echo READY$((20+1)); cat; echo END$((1+1))"))
+    tmux.wait_for(r"^READY21$")
+    tmux.line("hello")
+    tmux.wait_for(r"^hello\nhello$")  # the local echo, then cat's copy
+    tmux.keys("C-d")
+    tmux.wait_for(r"^END2$")
+    assert tmux.finish() == 0
+
+
+def test_exec_from_a_terminal_ctrl_c_stops_the_command(tmux: Tmux, cli: CLI) -> None:
+    tmux.run(cli.argv("exec", "--", "sh", "-c", "echo READY$((20+1)); exec sleep 60"))
+    tmux.wait_for(r"^READY21$")
+    tmux.keys("C-c")  # SIGINT to sandlot, which stops the command (the leak check agrees)
+    assert tmux.finish() == 130
