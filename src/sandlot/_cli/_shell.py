@@ -44,7 +44,10 @@ def raw_mode(fd: int) -> Iterator[None]:
         tty.setraw(fd, termios.TCSADRAIN)
         yield
     finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        try:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        except termios.error:
+            pass  # the terminal hung up: there is nothing left to restore
 
 
 async def _forward_resizes(term: Terminal, fd: int) -> None:
