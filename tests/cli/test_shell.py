@@ -136,3 +136,12 @@ def test_exec_from_a_terminal_ctrl_c_stops_the_command(tmux: Tmux, cli: CLI) -> 
     tmux.wait_for(r"^READY21$")
     tmux.keys("C-c")  # SIGINT to sandlot, which stops the command (the leak check agrees)
     assert tmux.finish() == 130
+
+
+@pytest.mark.parametrize("sandbox", ["local", "ssh_user"], indirect=True)
+def test_closing_the_terminal_ends_the_bridge_and_the_remote_program(
+    tmux: Tmux, cli: CLI, sandbox: str
+) -> None:
+    start_shell(tmux, cli, sandbox, "sh", "-c", "echo READY$((20+1)); exec sleep 60")
+    tmux.wait_for(r"^READY21$")
+    tmux.close()  # SIGHUP: the leak check then finds neither sandlot nor the `sleep`
