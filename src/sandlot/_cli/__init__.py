@@ -7,14 +7,13 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import anyio
 
 from .. import __version__
 from .._errors import SandlotError
-from .._sandbox import Sandbox
 from .._validate import check_timeout
 from ._config import open_target
 from ._errors import CommandFailed, UsageError, exit_code_for, leaf
@@ -24,8 +23,6 @@ __all__ = ["main"]
 #: Which event loop the CLI runs on (``asyncio`` or ``trio``); for testing both.
 ASYNC_BACKEND_VAR = "SANDLOT_CLI_ASYNC_BACKEND"
 
-Command = Callable[[Sandbox, argparse.Namespace], Awaitable[int]]
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -33,15 +30,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive(text: str) -> float:
+    """Seconds, for --timeout and --grace (argparse names the option in its message)."""
     try:
-        value = float(text)
+        return check_timeout("the value", float(text)) or 0.0
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    try:
-        check_timeout("--timeout", value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds, got {text!r}"
+        ) from None
 
 
 def _sandbox_arg(p: argparse.ArgumentParser, *, with_id: bool = False) -> None:
