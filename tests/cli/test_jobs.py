@@ -122,6 +122,9 @@ def test_job_errors(cli: CLI, sandbox: str, root: str) -> None:
     assert r.returncode == 2 and "unknown signal" in one_error_line(r)
     r = cli.run("jobs", "start", sandbox, "--root", root)
     assert r.returncode == 2 and "no command given" in one_error_line(r)
+    r = cli.run("jobs", "logs", sandbox, "-f", "--tail", "2", "--root", root, "some-id")
+    assert r.returncode == 2
+    assert one_error_line(r) == "--tail and --follow cannot be combined"
     r = cli.run("jobs", "attach", "--root", root)
     assert r.returncode == 2
     assert one_error_line(r) == "no job id given: use 'sandlot jobs attach [SANDBOX] JOB_ID'"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +14,7 @@ from .._errors import ProcessExited, StreamClosed
 from .._jobs import JobHandle, Jobs, JobState, JobStatus
 from .._sandbox import Sandbox
 from .._validate import check_signal
-from ._errors import CommandFailed
+from ._errors import CommandFailed, UsageError
 from ._exec import parse_env
 from ._io import STDERR, STDIN, STDOUT, read_fd, write_fd
 
@@ -95,8 +96,6 @@ def _count(text: str) -> int:
 
 
 def _command(handle: JobHandle) -> str:
-    import shlex
-
     return shlex.join(handle.argv)
 
 
@@ -162,12 +161,13 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
         write_fd(STDOUT, ("\n".join(lines) + "\n").encode())
         return 0
 
-    if args.verb == "kill":  # bad input fails before any round trip
+    # Bad input fails before any round trip.
+    if args.verb == "kill":
         args.signal = check_signal(int(args.signal) if args.signal.isdigit() else args.signal)
+    if args.verb == "logs" and args.tail is not None and args.follow:
+        raise UsageError("--tail and --follow cannot be combined")
     handle = await jobs.attach(args.job_id)
     if args.verb == "logs":
-        if args.tail is not None and args.follow:
-            raise CommandFailed("--tail and --follow cannot be combined", 2)
         if args.tail is not None:
             write_fd(STDOUT, await jobs.tail(handle, args.tail, stream=args.stream))
         elif args.follow:
