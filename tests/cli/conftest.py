@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import selectors
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,3 +106,20 @@ def sandbox(request: pytest.FixtureRequest, config_file: Path, cli: CLI) -> str:
                 "agent = false\nconfig = []\n"
             )
     return name
+
+
+def read_until(stream: object, needle: bytes, deadline: float = 15.0) -> bytes:
+    """Read from a pipe until ``needle`` shows up; fails after ``deadline`` seconds."""
+    fd = stream.fileno()  # type: ignore[attr-defined]
+    data = b""
+    end = time.monotonic() + deadline
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while needle not in data:
+            left = end - time.monotonic()
+            assert left > 0, f"no {needle!r} within {deadline}s; got {data!r}"
+            if sel.select(left):
+                chunk = os.read(fd, 65536)
+                assert chunk, f"EOF before {needle!r}; got {data!r}"
+                data += chunk
+    return data

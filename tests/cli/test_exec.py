@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import subprocess
 import time
@@ -12,29 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CLI, one_error_line
+from .conftest import CLI, one_error_line, read_until
 
 
 def shared_marker() -> Path:
     """A path every sandbox user may create (the ssh targets run on this machine)."""
     return Path("/tmp") / f"sandlot-cli-marker-{uuid.uuid4().hex}"
-
-
-def read_until(stream: object, needle: bytes, deadline: float = 15.0) -> bytes:
-    """Read from a pipe until ``needle`` shows up; fails after ``deadline`` seconds."""
-    fd = stream.fileno()  # type: ignore[attr-defined]
-    data = b""
-    end = time.monotonic() + deadline
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while needle not in data:
-            left = end - time.monotonic()
-            assert left > 0, f"no {needle!r} within {deadline}s; got {data!r}"
-            if sel.select(left):
-                chunk = os.read(fd, 65536)
-                assert chunk, f"EOF before {needle!r}; got {data!r}"
-                data += chunk
-    return data
 
 
 def test_stdout_and_stderr_are_kept_apart(cli: CLI, sandbox: str) -> None:

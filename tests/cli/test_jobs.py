@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import CLI, one_error_line
+from .conftest import CLI, one_error_line, read_until
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\n\Z")
 
@@ -128,3 +129,24 @@ def test_job_errors(cli: CLI, sandbox: str, root: str) -> None:
     r = cli.run("jobs", "attach", "--root", root)
     assert r.returncode == 2
     assert one_error_line(r) == "no job id given: use 'sandlot jobs attach [SANDBOX] JOB_ID'"
+
+
+def test_interrupting_attach_only_detaches(cli: CLI, sandbox: str, root: str) -> None:
+    job = start(cli, sandbox, root, "sh", "-c", "echo started; exec sleep 60")
+    proc = cli.popen("jobs", "attach", sandbox, "--root", root, job)
+    try:
+        assert proc.stdout is not None
+        read_until(proc.stdout, b"started\n")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 130
+    finally:
+        proc.kill()
+        proc.wait()
+        for f in (proc.stdin, proc.stdout, proc.stderr):
+            if f is not None:
+                f.close()
+    r = cli.run("jobs", "ls", sandbox, "--root", root)
+    assert f"{job}  running" in r.stdout.decode()
+    r = cli.run("jobs", "stop", sandbox, "--root", root, job)
+    assert r.stdout == f"{job} exited (killed by SIGTERM)\n".encode()
+    cli.run("jobs", "rm", sandbox, "--root", root, job)
