@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,10 @@ AT_LINE_START = r"(?:^|[#$] )"
 
 @pytest.fixture
 def tmux(cli: CLI, tmp_path: Path) -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is required in CI (Debian package tmux)")
+        pytest.skip("tmux is not installed (Debian package tmux)")
     t = Tmux(tmp_path, cli.env)
     try:
         yield t
