@@ -7,10 +7,10 @@ from contextlib import aclosing
 
 import anyio
 import pytest
-from targets import Target
 
 import sandlot
 from sandlot import JobHandle, Jobs, JobState, JobStatus
+from targets import Target
 
 # Enough for a job that the test has just told to finish; nothing here runs long.
 DEADLINE = 30
@@ -233,6 +233,14 @@ async def test_stdin_write_and_eof(jobs: Jobs) -> None:
     assert status.exit == sandlot.ExitStatus(code=0)
     with pytest.raises(sandlot.StreamClosed, match=r"stdin of job .* was closed"):
         await jobs.write(handle, b"late")
+
+
+async def test_write_to_a_job_that_does_not_read(jobs: Jobs) -> None:
+    handle = await jobs.start("sleep", ["60"])
+    with pytest.raises(sandlot.StreamBroken, match="did not read its stdin in time"):
+        await jobs.write(handle, b"x" * (1 << 20), timeout=0.5)
+    assert (await jobs.status(handle)).running
+    await jobs.stop(handle, grace=0.3)
 
 
 async def test_write_after_the_job_ended(jobs: Jobs) -> None:
@@ -485,7 +493,9 @@ async def test_kill_delivers_the_chosen_signal(jobs: Jobs) -> None:
         "sh",
         [
             "-c",
-            "trap 'echo got-usr1; exit 9' USR1; echo ready; while :; do sleep 0.05 & wait $!; done",
+            # stderr muted: the shell reports its `sleep` killed by the same signal there.
+            "exec 2>/dev/null; trap 'echo got-usr1; exit 9' USR1; echo ready; "
+            "while :; do sleep 0.05; done",
         ],
     )
     await wait_for_output(jobs, handle, b"ready\n")
@@ -506,3 +516,11 @@ def test_exit_records() -> None:
     assert exit_from_record("signal", "15", "-") == sandlot.ExitStatus(signal=signal.SIGTERM)
     # Unknown here by name and number: what a shell would report.
     assert exit_from_record("signal", "63", "NOPE") == sandlot.ExitStatus(code=191)
+
+
+async def test_commands_that_end_at_once_report_their_status(jobs: Jobs) -> None:
+    # The command may end before the wrapper has even recorded its pid.
+    handles = [await jobs.start("sh", ["-c", f"exit {n}"]) for n in range(8)]
+    for n, handle in enumerate(handles):
+        _, status = await drain(jobs, handle)
+        assert status.exit == sandlot.ExitStatus(code=n)

@@ -51,7 +51,6 @@ _TAG = b"sandlot-job "
 #: bytes per read round trip, unless the caller asks for another size
 DEFAULT_READ_BYTES = 4 << 20
 _STEP = 0.05  # the sandbox-side poll step of the scripts, in seconds
-_WRITE_TIMEOUT = 60.0
 
 
 def _new_id() -> str:
@@ -310,18 +309,21 @@ class Jobs:
         _, body, _ = await self._run(_script.TAIL, root, jid, name, str(lines))
         return body
 
-    async def write(self, handle: JobHandle, data: bytes) -> None:
+    async def write(self, handle: JobHandle, data: bytes, *, timeout: float = 60.0) -> None:
         """Write ``data`` to the job's stdin. Raises :class:`StreamClosed` after
-        :meth:`close_stdin`, :class:`ProcessExited` once the job has ended."""
+        :meth:`close_stdin`, :class:`ProcessExited` once the job has ended, and
+        :class:`StreamBroken` if the job does not take the data within ``timeout``
+        seconds (the pipe holds 64 KiB; past that, the job must read)."""
         root, jid = self._handle_root(handle)
         payload = check_input(data)
         if payload is None:
             raise InvalidArgument("data must be bytes, not None")
-        tokens, _, result = await self._run(
-            _script.WRITE, root, jid, input=payload, timeout=_WRITE_TIMEOUT
+        limit = check_timeout("timeout", timeout)
+        tokens, body, result = await self._run(
+            _script.WRITE, root, jid, input=payload, timeout=limit
         )
         match tokens:
-            case ["ok"]:
+            case ["writing"] if body == b"ok\n":
                 return
             case ["closed"]:
                 raise StreamClosed(f"stdin of job {jid!r} was closed")
@@ -330,7 +332,8 @@ class Jobs:
         status = await self.status(handle)
         if status.ended:
             raise ProcessExited(f"job {jid!r} ended before reading all its input")
-        raise StreamBroken(f"job {jid!r} did not read its stdin ({result.exit})")
+        what = "in time" if result.timed_out else f"({result.exit})"
+        raise StreamBroken(f"job {jid!r} did not read its stdin {what}")
 
     async def close_stdin(self, handle: JobHandle) -> None:
         """Deliver EOF to the job's stdin (once the bytes already written are read)."""

@@ -127,11 +127,11 @@ nf() { set -- ${1##*") "}; N=$#; }
 exact=0; l=; read -r l 2>/dev/null < /proc/$$/stat && nf "$l" && [ "$N" -ge 50 ] && exact=1
 H=
 if [ $exact = 1 ]; then
-  ( run "$@"; echo $! > cpid.tmp; mv -f cpid.tmp cpid; exec sleep 2147483647 ) \
-    3>&- < /dev/null > /dev/null 2>&1 &
+  # Builtins only before the exec: a shell waiting for any other child would reap it.
+  ( run "$@"; echo $! > cpid; exec sleep 2147483647 ) 3>&- < /dev/null > /dev/null 2>&1 &
   H=$!
   stt $H; printf '%s %s\n' "$H" "$S" > holder
-  i=0; while [ ! -e cpid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+  i=0; while [ ! -s cpid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
   read -r C < cpid
 else
   run "$@"; C=$!
@@ -339,7 +339,8 @@ WRITE = (
 jstat
 [ "$st" = running ] || { echo "sandlot-job ended"; exit 0; }
 exec 4> "$d/stdin" || { echo "sandlot-job ended"; exit 0; }
-cat >&4 && echo "sandlot-job ok"
+echo "sandlot-job writing"
+cat >&4 && echo ok
 exit 0
 """
 )
