@@ -37,6 +37,8 @@ STDOUT_MARK = b"\x01\x01\x01"
 STDERR_MARK = b"\x02\x02\x02"
 # Frame sizes the log WebSocket cycles through, so that markers and lines get split.
 FRAME_SIZES = (1, 2, 5, 7, 4096, 65536, 3, 100000)
+# Marks every process the server starts, so that stopping the server stops them all.
+SERVER_VAR = "SANDLOT_TEST_DAYTONA_SERVER"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -140,7 +142,8 @@ class Daemon:
         self.ptys: dict[str, Pty] = {}
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {**os.environ, **self.server.child_env, **(extra or {})}
+        mark = {SERVER_VAR: str(os.getpid())}
+        return {**os.environ, **self.server.child_env, **(extra or {}), **mark}
 
     # -- one-shot ------------------------------------------------------------------------
     async def execute(self, request: web.Request) -> web.StreamResponse:
@@ -192,6 +195,9 @@ class Daemon:
                 content_type="application/json",
             )
         return session.commands[cid]
+
+    async def list_sessions(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response([s.json() for s in self.sessions.values()])
 
     async def get_session(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self.session(request).json())
@@ -601,6 +607,7 @@ class Server:
                 web.get("/api/sandbox/{ident}/toolbox-proxy-url", self.proxy_url),
                 web.post(tb + "/process/execute", self.toolbox("execute")),
                 web.post(tb + "/process/session", self.toolbox("create_session")),
+                web.get(tb + "/process/session", self.toolbox("list_sessions")),
                 web.get(tb + "/process/session/{sid}", self.toolbox("get_session")),
                 web.delete(tb + "/process/session/{sid}", self.toolbox("delete_session")),
                 web.post(tb + "/process/session/{sid}/exec", self.toolbox("session_exec")),
@@ -622,6 +629,20 @@ class Server:
         return app
 
 
+def kill_sandbox_processes() -> None:
+    """The sandbox goes with its server: kill everything it started, setsid or not."""
+    needle = f"{SERVER_VAR}={os.getpid()}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            continue
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--api-key", required=True)
@@ -641,6 +662,7 @@ async def main() -> None:
     # Also stop when the test process that started us goes away (stdin closes).
     loop.add_reader(sys.stdin.fileno(), stop.set)
     await stop.wait()
+    kill_sandbox_processes()
     for daemon in server.daemons.values():
         for session in daemon.sessions.values():
             for cmd in session.commands.values():

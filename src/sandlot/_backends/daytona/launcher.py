@@ -36,7 +36,7 @@ case $1 in
        if [ -d "$1" ] || [ ! -x "$1" ]; then echo f noexec Permission denied; exit 126; fi ;;
   *) ( %(env)s command -v -- "$1" ) >/dev/null 2>&1 || { echo f notfound; exit 127; } ;;
 esac
-mkfifo "$d/i" "$d/o" "$d/e" "$d/c" || { echo 'f dir cannot create FIFOs'; exit 126; }
+mkfifo "$d/i" "$d/o" "$d/e" "$d/c" "$d/g" || { echo 'f dir cannot create FIFOs'; exit 126; }
 enc() {
   while c=$(dd bs=65536 count=1 2>/dev/null | base64 -w 4000) && [ -n "$c" ]; do
     for l in $c; do printf '%%s%%s\n' "$1" "$l"; done
@@ -49,9 +49,11 @@ exec 3<&0
     case $l in I*) printf '%%s' "${l#I}" | base64 -d ;; Z*) break ;; esac
   done; } <&3 >"$d/i" 2>/dev/null & ip=$!
 exec 3<&-
-( ( %(env)s exec "$S" "$@" ) <"$d/i" >"$d/o" 2>"$d/e" &
+# The holder must not reap the command: the command waits (on g) until the holder is
+# about to become `sleep`, which never reaps, so dash cannot reap it first.
+( ( : <"$d/g"; %(env)s exec "$S" "$@" ) <"$d/i" >"$d/o" 2>"$d/e" &
   echo $! >"$d/c"
-  exec sleep 2147483647 >/dev/null 2>&1 ) &
+  exec sleep 2147483647 >/dev/null 2>&1 3>"$d/g" ) &
 h=$!
 read -r p <"$d/c"
 echo "r $p"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ByteSendStream
 
-from ..._errors import CommandNotFound, LaunchError, SandlotError
+from ..._errors import CommandNotFound, ConnectionLost, LaunchError, SandlotError
 from ..._records import ExitStatus
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess
 from .errors import operation_error, status_of
@@ -56,9 +56,10 @@ class _Stdin(ByteSendStream):
         if self._closed:
             return
         self._closed = True
-        if self._proc.poll() is None:
+        if self._proc.poll() is None and self._proc._error is None:
             # The daemon cannot close a command's stdin: the launcher's decoder does, on Z.
-            with contextlib.suppress(anyio.BrokenResourceError):
+            # With the connection gone there is nothing to close: `exit` reports that.
+            with contextlib.suppress(anyio.BrokenResourceError, ConnectionLost):
                 await self._proc.send_input("Z\n")
 
 
@@ -264,7 +265,7 @@ async def start_session(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -
             if isinstance(exc, LaunchError):
                 return FailedLaunch(exc)
             if isinstance(exc, Exception) and not isinstance(exc, SandlotError):
-                raise operation_error(exc, f"starting {spec.argv[0]!r}") from None
+                raise operation_error(exc, f"starting {spec.argv[0]!r}") from exc
             raise
         if proc.failure is not None:
             await bridge.call(proc._close)
