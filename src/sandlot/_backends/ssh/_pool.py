@@ -132,15 +132,18 @@ class Pool:
         while True:
             if self._closed:
                 raise ConnectionLost(f"the SSH sandbox {self.where} is closed")
-            self.conns = [c for c in self.conns if c.alive]
+            self.conns[:] = [c for c in self.conns if c.alive]
             for c in self.conns:
                 if c.free > 0:
                     c.free -= 1
                     return c
             if len(self.conns) < self.opts.max_connections and not self._opening.locked():
                 async with self._opening:
-                    conn = await self.connect()
-                    self.conns.append(conn)
+                    try:
+                        conn = await self.connect()
+                        self.conns.append(conn)
+                    finally:
+                        self._notify()  # waiters retry: a new connection, or a new attempt
                 continue
             if self._changed is None:
                 self._changed = anyio.Event()
@@ -177,6 +180,10 @@ class Pool:
                 c.ssh.close()
             for c in conns:
                 await c.ssh.wait_closed()
+            # The socket itself closes in a callback the loop runs next: let it, before a
+            # bridge thread's loop stops.
+            for _ in range(2):
+                await asyncio.sleep(0)
 
         if conns:
             with anyio.move_on_after(5):

@@ -98,7 +98,8 @@ async def connect(url: SandboxURL, options: SSHOptions) -> SSHTransport:
     bridge = AsyncioBridge()
     pool = Pool(bridge, options, url.host, url.port, url.user)
     try:
-        pool.conns.append(await pool.connect())
+        conn = await pool.connect()
+        pool.conns.append(conn)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await bridge.aclose()
