@@ -80,5 +80,7 @@ async def copy_in(fd: int, stream: ByteSendStream, *, eof: bool = True) -> None:
             await stream.send(chunk)
         if eof:
             await stream.aclose()
-    except (StreamBroken, StreamClosed, NotSupported):
-        pass  # the process stopped reading, or the backend cannot send EOF
+    except (StreamBroken, StreamClosed):
+        pass  # the process stopped reading
+    except NotSupported as exc:
+        write_fd(STDERR, f"sandlot: warning: {exc}\n".encode())
