@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import re
 import signal as _signal
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from anyio.abc import ByteSendStream
 from ..._errors import CommandNotFound, ConnectionLost, LaunchError, SandlotError
 from ..._records import ExitStatus
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess
+from .demux import Demuxer
 from .errors import operation_error, status_of
 from .launcher import spawn_command
 from .pipe import BridgedOutput
@@ -103,9 +105,7 @@ class SessionProcess(RawProcess):
     async def _follow(self) -> None:
         error: SandlotError | None = None
         try:
-            await self._sandbox.process.get_session_command_logs_async(
-                self._sid, self._cid, self._on_stdout, self._on_stderr
-            )
+            await self._read_logs()
         except asyncio.CancelledError:
             error = operation_error(ConnectionError("closed"), "reading output")
             raise
@@ -113,6 +113,44 @@ class SessionProcess(RawProcess):
             error = operation_error(exc, "reading the process output")
         finally:
             await self._finish(error)
+
+    async def _read_logs(self) -> None:
+        """Follow the command's log WebSocket (the SDK's own URL and session) and demux it
+        here: the SDK's demuxer holds back a short last frame until more output comes."""
+        import aiohttp
+
+        process = self._sandbox.process
+        _, url, headers, *_ = process._api_client._get_session_command_logs_serialize(
+            session_id=self._sid,
+            command_id=self._cid,
+            follow=True,
+            _request_auth=None,
+            _content_type=None,
+            _headers=None,
+            _host_index=None,
+        )
+        # No client heartbeat: a reader that applies backpressure (a slow consumer) stops
+        # reading the socket, and a missed pong would then kill a healthy stream.
+        session = process._api_client.api_client.http_session
+        ws = await session.ws_connect(re.sub(r"^http", "ws", url), headers=headers)
+        demux = Demuxer()
+        try:
+            while True:
+                msg = await ws.receive()
+                if msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                    data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
+                    for channel, payload in demux.feed(data):
+                        await self._on_text(channel, payload.decode("ascii", "replace"))
+                    continue
+                if msg.type == aiohttp.WSMsgType.ERROR:
+                    raise ConnectionError(f"log stream error: {ws.exception()}")
+                code = msg.data if msg.type == aiohttp.WSMsgType.CLOSE else ws.close_code
+                if code not in (None, 1000):
+                    raise ConnectionError(f"log stream closed with code {code}: {msg.extra}")
+                return
+        finally:
+            if not ws.closed:
+                await ws.close()
 
     async def _finish(self, error: SandlotError | None) -> None:
         if self._status is None and error is None:
@@ -133,12 +171,6 @@ class SessionProcess(RawProcess):
         self._out.end(error if self._status is None else None)
         self._err.end(error if self._status is None else None)
         self._ended.set()
-
-    async def _on_stdout(self, text: str) -> None:
-        await self._on_text("o", text)
-
-    async def _on_stderr(self, text: str) -> None:
-        await self._on_text("e", text)
 
     async def _on_text(self, channel: str, text: str) -> None:
         lines = (self._partial[channel] + text).split("\n")

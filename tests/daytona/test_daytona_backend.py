@@ -1,0 +1,220 @@
+"""Daytona specifics: opening, options, errors, exit records, sessions cleaned up, pty."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import anyio
+import pytest
+from daytona import AsyncDaytona, DaytonaConfig
+
+import daytona_server
+import sandlot
+from targets import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env
+from targets.daytona import options
+
+
+@pytest.fixture
+def target(target_daytona: Target) -> Target:
+    """This module runs against the daytona target only."""
+    return target_daytona
+
+
+def test_options_default_to_the_sdk_environment_and_hide_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DAYTONA_API_KEY", "secret-key-123")
+    monkeypatch.setenv("DAYTONA_API_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("DAYTONA_TARGET", "eu")
+    opts = sandlot.DaytonaOptions()
+    assert (opts.api_key, opts.api_url, opts.target) == (
+        "secret-key-123",
+        "http://127.0.0.1:9/api",
+        "eu",
+    )
+    assert "secret-key-123" not in repr(opts)
+    with pytest.raises(attrs_frozen_error()):
+        opts.api_key = "x"  # type: ignore[misc]
+
+
+def attrs_frozen_error() -> type[Exception]:
+    import attrs
+
+    return attrs.exceptions.FrozenInstanceError
+
+
+async def test_open_by_name_and_by_id(daytona_local: daytona_server.LocalDaytona) -> None:
+    for ident in (daytona_server.SANDBOX_ID, daytona_server.SANDBOX_NAME):
+        async with sandlot.open_sandbox(f"daytona://{ident}", daytona=options(daytona_local)) as sb:
+            assert sb.backend == "daytona"
+            r = await sb.exec("echo", ["hi"])
+            assert (r.stdout, r.stderr, r.exit) == (b"hi\n", b"", sandlot.ExitStatus(code=0))
+
+
+async def test_unknown_sandbox(daytona_local: daytona_server.LocalDaytona) -> None:
+    with pytest.raises(sandlot.SandboxNotFound, match="'no-such-sandbox'"):
+        async with sandlot.open_sandbox(
+            "daytona://no-such-sandbox", daytona=options(daytona_local)
+        ):
+            pass
+
+
+async def test_bad_key_is_refused_and_never_shown(
+    daytona_local: daytona_server.LocalDaytona,
+) -> None:
+    key = "wrong-key-5f3a9c"
+    with pytest.raises(sandlot.AuthenticationFailed, match="refused the API key") as info:
+        async with sandlot.open_sandbox(
+            f"daytona://{daytona_server.SANDBOX_ID}", daytona=options(daytona_local, api_key=key)
+        ):
+            pass
+    assert key not in str(info.value) and key not in repr(info.value)
+
+
+async def test_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAYTONA_API_KEY", raising=False)
+    with pytest.raises(sandlot.AuthenticationFailed, match="DAYTONA_API_KEY"):
+        async with sandlot.open_sandbox("daytona://x", daytona=sandlot.DaytonaOptions()):
+            pass
+
+
+async def test_unreachable_api() -> None:
+    opts = sandlot.DaytonaOptions(api_key="k", api_url="http://127.0.0.1:9/api", timeout=5)
+    with pytest.raises(sandlot.HostUnreachable, match=r"127\.0\.0\.1:9"):
+        async with sandlot.open_sandbox("daytona://x", daytona=opts):
+            pass
+
+
+async def test_wrong_option_type() -> None:
+    with pytest.raises(sandlot.InvalidArgument, match="DaytonaOptions"):
+        async with sandlot.open_sandbox("daytona://x", daytona={"api_key": "k"}):
+            pass
+
+
+async def test_create_open_and_delete_a_sandbox(
+    daytona_local: daytona_server.LocalDaytona,
+) -> None:
+    opts = options(daytona_local)
+    sid = await sandlot.create_daytona_sandbox(opts, name="made-by-test", labels={"a": "b"})
+    async with sandlot.open_sandbox("daytona://made-by-test", daytona=opts) as sb:
+        assert (await sb.exec("true")).exit.code == 0
+    await sandlot.delete_daytona_sandbox(sid, opts)
+    with pytest.raises(sandlot.SandboxNotFound):
+        async with sandlot.open_sandbox(f"daytona://{sid}", daytona=opts):
+            pass
+
+
+@pytest.mark.parametrize("code", [0, 1, 126, 127, 128, 130, 137, 143, 255])
+async def test_exit_codes_above_128_are_codes_not_signals(sb: sandlot.Sandbox, code: int) -> None:
+    r = await sb.exec("sh", ["-c", f"exit {code}"])
+    assert r.exit == sandlot.ExitStatus(code=code)
+
+
+async def test_a_signal_from_inside_is_reported_as_a_signal(sb: sandlot.Sandbox) -> None:
+    r = await sb.exec("sh", ["-c", "echo before; kill -USR2 $$"])
+    assert r.exit == sandlot.ExitStatus(signal=signal.SIGUSR2)
+    assert r.stdout == b"before\n"
+
+
+async def test_kill_reaches_grandchildren(sb: sandlot.Sandbox, scratch: str) -> None:
+    async with sb.spawn("sh", ["-c", "sleep 60 & echo $!; wait"]) as proc:
+        child = (await proc.stdout.receive()).strip().decode()
+        await proc.kill(signal.SIGTERM)
+        assert await proc.exit == sandlot.ExitStatus(signal=signal.SIGTERM)
+    r = await sb.exec("sh", ["-c", f"while kill -0 {child} 2>/dev/null; do sleep 0.02; done"])
+    assert r.exit.code == 0
+
+
+async def test_sessions_are_deleted_after_use_and_after_cancellation(
+    sb: sandlot.Sandbox, daytona_local: daytona_server.LocalDaytona
+) -> None:
+    await sb.exec("true")
+    async with sb.spawn("sleep", ["60"]) as proc:
+        await proc.ready
+    with anyio.move_on_after(0.3):
+        await sb.exec("sleep", ["60"])
+    config = DaytonaConfig(
+        api_key=daytona_local.api_key, api_url=daytona_local.api_url, target="local"
+    )
+
+    async def sessions() -> list[str]:
+        async with AsyncDaytona(config) as client:
+            sandbox = await client.get(daytona_server.SANDBOX_ID)
+            return [s.session_id for s in await sandbox.process.list_sessions()]
+
+    from sandlot._bridge import AsyncioBridge
+
+    bridge = AsyncioBridge()
+    try:
+        left = await bridge.call(sessions)
+    finally:
+        await bridge.aclose()
+    assert [s for s in left if s.startswith("sandlot-")] == []
+
+
+async def test_pty_size_resize_input_and_exit(sb: sandlot.Sandbox) -> None:
+    # bash runs the WINCH trap once `read` returns: the echo proves SIGWINCH arrived.
+    script = 'trap "echo WINCH" WINCH; stty size; read x; stty size; echo "got $x"; read y; exit 7'
+    async with sb.pty("bash", ["-c", script], size=(30, 100)) as term:
+        await term.ready
+        seen = bytearray()
+
+        async def until(text: bytes) -> None:
+            with anyio.fail_after(10):
+                while text not in seen:
+                    seen.extend(await term.output.receive())
+
+        await until(b"30 100\r\n")
+        await term.resize(rows=40, cols=140)
+        assert term.size == sandlot.TerminalSize(rows=40, cols=140)
+        await term.input.send(b"hello\n")
+        await until(b"got hello\r\n")
+        await term.input.send(b"\n")
+        seen.extend(await term.output.read_all())
+        assert await term.exit == sandlot.ExitStatus(code=7)
+    # No prompt, motd or echo of the launch line before the command's own output.
+    assert seen.startswith(b"30 100\r\nhello\r\n")
+    assert b"40 140\r\ngot hello\r\n" in seen and b"WINCH\r\n" in seen
+
+
+async def test_pty_kill_reports_the_signal(sb: sandlot.Sandbox) -> None:
+    async with sb.pty("sleep", ["60"]) as term:
+        await term.ready
+        await term.kill(signal.SIGHUP)
+        assert await term.exit == sandlot.ExitStatus(signal=signal.SIGHUP)
+
+
+async def test_pty_launch_errors(sb: sandlot.Sandbox) -> None:
+    async with sb.pty("no-such-command-xyz") as term:
+        with pytest.raises(sandlot.CommandNotFound, match="no-such-command-xyz"):
+            await term.ready
+        assert await term.exit == sandlot.ExitStatus(code=127)
+    async with sb.pty("true", cwd="/no/such/dir") as term:
+        with pytest.raises(sandlot.LaunchError, match="/no/such/dir"):
+            await term.ready
+
+
+async def test_a_lost_server_fails_pending_calls_promptly() -> None:
+    server = daytona_server.start(infrastructure_env(), {LEAK_TAG_VAR: LEAK_TAG})
+    try:
+        async with sandlot.open_sandbox(
+            f"daytona://{daytona_server.SANDBOX_ID}", daytona=options(server), kill_grace=0.2
+        ) as sb, sb.spawn("sleep", ["60"]) as proc:
+            await proc.ready
+            server.stop()  # its processes go with it (the test server kills them)
+            with anyio.fail_after(15):
+                with pytest.raises(sandlot.ConnectionLost):
+                    await proc.exit
+    finally:
+        server.stop()
+
+
+def test_the_server_is_infrastructure_and_its_children_are_tagged(
+    daytona_local: daytona_server.LocalDaytona,
+) -> None:
+    with open(f"/proc/{daytona_local.proc.pid}/environ", "rb") as f:
+        assert f"{LEAK_TAG_VAR}=".encode() not in f.read()
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(os.getpid())], capture_output=True)
+    assert str(daytona_local.proc.pid).encode() in out.stdout
