@@ -191,7 +191,8 @@ class Pool:
 
     # -- loop side (each hops back to the caller) --
     def channel_closed(self, conn: Conn) -> None:
-        self.bridge.to_caller(self._token, self.release, conn)
+        with contextlib.suppress(RuntimeError):  # the caller's loop has finished
+            self.bridge.to_caller(self._token, self.release, conn)
 
     def connection_closed(self, conn: Conn) -> None:
         def dead() -> None:
