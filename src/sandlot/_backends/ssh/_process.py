@@ -247,7 +247,7 @@ class SSHProcess(RawProcess):
         self.can_write: Any = None  # asyncio.Event on the loop side, made in open()
 
     # -- loop side --
-    async def open(self, command: bytes) -> None:
+    async def open(self, command: str) -> None:
         import asyncio
 
         self.can_write = asyncio.Event()

@@ -36,8 +36,9 @@ class SSHTransport(Transport):
         self._bridge = pool.bridge
 
     async def start(self, spec: LaunchSpec) -> RawProcess:
+        command = build_command(spec)
         try:
-            command = build_command(spec).encode("utf-8", "surrogateescape")
+            command.encode()  # asyncssh sends it as UTF-8: fail here, before any channel
         except UnicodeEncodeError as exc:
             raise InvalidArgument(
                 f"cannot send {exc.object[exc.start : exc.end]!r} to the SSH host: "
