@@ -199,9 +199,12 @@ async def test_pty_launch_errors(sb: sandlot.Sandbox) -> None:
 async def test_a_lost_server_fails_pending_calls_promptly() -> None:
     server = daytona_server.start(infrastructure_env(), {LEAK_TAG_VAR: LEAK_TAG})
     try:
-        async with sandlot.open_sandbox(
-            f"daytona://{daytona_server.SANDBOX_ID}", daytona=options(server), kill_grace=0.2
-        ) as sb, sb.spawn("sleep", ["60"]) as proc:
+        async with (
+            sandlot.open_sandbox(
+                f"daytona://{daytona_server.SANDBOX_ID}", daytona=options(server), kill_grace=0.2
+            ) as sb,
+            sb.spawn("sleep", ["60"]) as proc,
+        ):
             await proc.ready
             server.stop()  # its processes go with it (the test server kills them)
             with anyio.fail_after(15):

@@ -110,3 +110,32 @@ async def test_output_arrives_while_the_process_runs(sb: sandlot.Sandbox) -> Non
 def target(target_daytona: Target) -> Target:
     """This module runs against the daytona target only."""
     return target_daytona
+
+
+def test_demuxer_handles_markers_split_anywhere() -> None:
+    from sandlot._backends.daytona.demux import Demuxer
+
+    stream = (
+        b"dropped before any marker"
+        + b"\x01\x01\x01out 1\n"
+        + b"\x02\x02\x02err \x01 1\n"
+        + b"\x01\x01\x01out 2\n\x01\x01\x01\n"
+        + b"\x02\x02\x02e\x02"
+    )
+    want = [("o", b"out 1\n"), ("e", b"err \x01 1\n"), ("o", b"out 2\n\n"), ("e", b"e\x02")]
+    for size in range(1, len(stream) + 1):
+        demux = Demuxer()
+        got: dict[str, bytearray] = {"o": bytearray(), "e": bytearray()}
+        order: list[str] = []
+        for i in range(0, len(stream), size):
+            for channel, payload in demux.feed(stream[i : i + size]):
+                got[channel] += payload
+                if not order or order[-1] != channel:
+                    order.append(channel)
+        for channel, payload in demux.flush():  # a held-back byte that was no marker
+            got[channel] += payload
+        assert [(c, bytes(got[c])) for c in ("o", "e")] == [
+            ("o", want[0][1] + want[2][1]),
+            ("e", want[1][1] + want[3][1]),
+        ]
+        assert order == [c for c, _ in want]

@@ -42,6 +42,13 @@ class Demuxer:
             del buf[: at + len(STDOUT_MARK)]
             self._channel = channel
 
+    def flush(self) -> list[tuple[str, bytes]]:
+        """At the end of the stream: what was held back as a possible partial marker."""
+        out: list[tuple[str, bytes]] = []
+        self._emit(out, bytes(self._buf))
+        self._buf.clear()
+        return out
+
     def _emit(self, out: list[tuple[str, bytes]], payload: bytes) -> None:
         if payload and self._channel is not None:
             out.append((self._channel, payload))

@@ -147,6 +147,8 @@ class SessionProcess(RawProcess):
                 code = msg.data if msg.type == aiohttp.WSMsgType.CLOSE else ws.close_code
                 if code not in (None, 1000):
                     raise ConnectionError(f"log stream closed with code {code}: {msg.extra}")
+                for channel, payload in demux.flush():
+                    await self._on_text(channel, payload.decode("ascii", "replace"))
                 return
         finally:
             if not ws.closed:
