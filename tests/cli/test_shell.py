@@ -78,11 +78,13 @@ def test_ctrl_c_interrupts_the_remote_program_not_the_bridge(
     assert tmux.finish() == 3
 
 
+@pytest.mark.parametrize("sandbox", ["local", "ssh_root"], indirect=True)
 def test_killed_by_a_signal_gives_128_plus_n(tmux: Tmux, cli: CLI, sandbox: str) -> None:
     start_shell(tmux, cli, sandbox, "sh", "-c", "kill -TERM $$")
     assert tmux.finish() == 143
 
 
+@pytest.mark.parametrize("sandbox", ["local", "ssh_user", "daytona"], indirect=True)
 def test_command_not_found_leaves_the_terminal_alone(tmux: Tmux, cli: CLI, sandbox: str) -> None:
     start_shell(tmux, cli, sandbox, "no-such-command-xyz")
     assert tmux.finish() == 127
