@@ -118,7 +118,7 @@ async def test_a_slow_reader_slows_the_remote_producer(remote: sandlot.Sandbox) 
                 stable = stable + 1 if now == last else 0
                 last = now
                 await anyio.sleep(0.1)
-        # Bounded: our 1 MiB buffer per stream + the 2 MiB SSH window + pipes.
+        # Bounded: our 2 MiB buffer per stream + the 2 MiB SSH window + pipes.
         assert 1 <= last <= 8, f"the producer wrote {last} MiB with nobody reading"
         got = 0
         with anyio.fail_after(20):

@@ -39,6 +39,8 @@ T = TypeVar("T")
 # The server frees a closed channel's session a moment after our close reaches it, so
 # an open can be refused transiently right at the limit: retry with a short backoff.
 _OPEN_RETRIES = 12
+#: How long a caller waits for a busy connection's channel before opening another.
+_GROW_AFTER = 0.02
 _OPEN_BACKOFF = 0.005
 
 
@@ -138,6 +140,13 @@ class Pool:
                     c.free -= 1
                     return c
             if len(self.conns) < self.opts.max_connections and not self._opening.locked():
+                # Short commands free channels quickly: wait a moment for one before
+                # paying for a new connection (long-running ones then get one).
+                if self._changed is None:
+                    self._changed = anyio.Event()
+                with anyio.move_on_after(_GROW_AFTER):
+                    await self._changed.wait()
+                    continue
                 async with self._opening:
                     try:
                         conn = await self.connect()

@@ -31,12 +31,13 @@ if TYPE_CHECKING:
 
 __all__ = ["SSHProcess"]
 
-#: Output buffered per stream before the channel is paused (then the SSH window fills).
-_BUFFER_LIMIT = 1 << 20
-#: Launcher output kept while looking for its report line.
-_MAX_PREAMBLE = 64 * 1024
 #: The asyncssh channel window: its 2 MiB default is the fastest on loopback.
 _WINDOW = 2 << 20
+#: Output buffered per stream before the channel is paused (then the SSH window fills);
+#: one window's worth, like asyncssh's own streams.
+_BUFFER_LIMIT = _WINDOW
+#: Launcher output kept while looking for its report line.
+_MAX_PREAMBLE = 64 * 1024
 
 
 class _Link:
@@ -51,6 +52,13 @@ class _Link:
         """From the loop side: set ``event`` in the caller's loop."""
         if event is None:
             return
+        if self.bridge.native:
+            event.set()
+        else:
+            # After the packets of this socket read are all queued: one hop per batch.
+            self.bridge.loop.call_soon(self._hop, event)
+
+    def _hop(self, event: anyio.Event) -> None:
         with contextlib.suppress(RuntimeError):  # the caller's loop has finished
             self.bridge.to_caller(self.token, event.set)
 
@@ -101,7 +109,7 @@ class _Inbox(ByteReceiveStream):
                     raise anyio.ClosedResourceError
                 if self._chunks:
                     data = self._take(max_bytes)
-                    drained = self.full and self._size < _BUFFER_LIMIT // 2
+                    drained = self.full and self._size < _BUFFER_LIMIT
                     if drained:
                         self.full = False
                     waiter = None
