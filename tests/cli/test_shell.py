@@ -78,6 +78,12 @@ def test_ctrl_c_interrupts_the_remote_program_not_the_bridge(
     assert tmux.finish() == 3
 
 
+def test_output_written_just_before_exit_is_not_lost(tmux: Tmux, cli: CLI, sandbox: str) -> None:
+    start_shell(tmux, cli, sandbox, "sh", "-c", "seq 1 500 | tail -n 3; echo BYE$((1+1)); exit 9")
+    assert tmux.finish() == 9
+    tmux.wait_for(r"^498\n499\n500\nBYE2$")
+
+
 @pytest.mark.parametrize("sandbox", ["local", "ssh_root"], indirect=True)
 def test_killed_by_a_signal_gives_128_plus_n(tmux: Tmux, cli: CLI, sandbox: str) -> None:
     start_shell(tmux, cli, sandbox, "sh", "-c", "kill -TERM $$")
