@@ -206,3 +206,13 @@ def test_auth_failure_exits_255(cli: CLI, config_file: Path, tmp_path: Path, ssh
     assert r.returncode == 255
     msg = one_error_line(r)
     assert "root@127.0.0.1" in msg and "auth" in msg.lower(), msg
+
+
+def test_known_hosts_false_accepts_any_host_key(cli: CLI, config_file: Path, sshd: Any) -> None:
+    text = ssh_entry(sshd, "root").replace(
+        f'known_hosts = "{sshd.known_hosts}"', "known_hosts = false"
+    )
+    assert "known_hosts = false" in text
+    config_file.write_text(text)
+    r = cli.run("exec", "x", "--", "echo", "in")
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"in\n", b"")
