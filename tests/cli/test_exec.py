@@ -35,7 +35,7 @@ def test_default_sandbox_is_local_and_url_can_be_given(cli: CLI) -> None:
 
 
 def test_arguments_reach_the_process_byte_for_byte(cli: CLI, sandbox: str) -> None:
-    args = ["a b", "'q'", '"d"', "$HOME", "new\nline", "ünï", "-n", "--", ""]
+    args = ["a b", "'q'", '"d"', "$HOME", "new\nline", "ünï", "-n", "--", "--debug", ""]
     r = cli.run(
         "exec", sandbox, "--", "python3", "-c", "import sys; print(repr(sys.argv[1:]))", *args
     )
