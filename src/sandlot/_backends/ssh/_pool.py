@@ -13,7 +13,9 @@ channels and lost connections through the bridge.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import math
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -117,7 +119,7 @@ class Pool:
         self.port = port
         self.user = user or opts.username
         self.conns: list[Conn] = []
-        self._changed: anyio.Event | None = None
+        self._waiters: collections.deque[anyio.Event] = collections.deque()
         self._opening = anyio.Lock()
         self._token = bridge.caller_token()
         self._closed = False
@@ -139,33 +141,50 @@ class Pool:
                 if c.free > 0:
                     c.free -= 1
                     return c
-            if len(self.conns) < self.opts.max_connections and not self._opening.locked():
-                # Short commands free channels quickly: wait a moment for one before
-                # paying for a new connection (long-running ones then get one).
-                if self._changed is None:
-                    self._changed = anyio.Event()
-                with anyio.move_on_after(_GROW_AFTER):
-                    await self._changed.wait()
-                    continue
-                async with self._opening:
-                    try:
-                        conn = await self.connect()
-                        self.conns.append(conn)
-                    finally:
-                        self._notify()  # waiters retry: a new connection, or a new attempt
+            grow = len(self.conns) < self.opts.max_connections and not self._opening.locked()
+            # Short commands free channels quickly: wait a moment for one before paying
+            # for a new connection (long-running ones then get one). One waiter is woken
+            # per freed channel, in order: no stampede.
+            if await self._wait_turn(_GROW_AFTER if grow else math.inf):
                 continue
-            if self._changed is None:
-                self._changed = anyio.Event()
-            await self._changed.wait()
+            if self._opening.locked():
+                continue
+            async with self._opening:
+                try:
+                    conn = await self.connect()
+                    self.conns.append(conn)
+                finally:
+                    self._notify()  # waiters retry: a new connection, or a new attempt
+
+    async def _wait_turn(self, timeout: float) -> bool:
+        """Wait to be woken for a freed channel; False if ``timeout`` passed first."""
+        waiter = anyio.Event()
+        self._waiters.append(waiter)
+        try:
+            with anyio.move_on_after(timeout):
+                await waiter.wait()
+        except BaseException:
+            if waiter.is_set():
+                self._wake_one()  # cancelled after being woken: pass the turn on
+            raise
+        finally:
+            if not waiter.is_set():
+                self._waiters.remove(waiter)
+        return waiter.is_set()
+
+    def _wake_one(self) -> None:
+        if self._waiters:
+            self._waiters.popleft().set()
 
     def release(self, conn: Conn) -> None:
         conn.free += 1
-        self._notify()
+        self._wake_one()
 
     def _notify(self) -> None:
-        event, self._changed = self._changed, None
-        if event is not None:
-            event.set()
+        """Wake every waiter (a new or lost connection, or the pool closed)."""
+        waiters, self._waiters = self._waiters, collections.deque()
+        for waiter in waiters:
+            waiter.set()
 
     async def connect(self) -> Conn:
         conn = Conn(self, self.where)
