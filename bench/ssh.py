@@ -158,6 +158,12 @@ async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, 
             lat["asyncssh"] = lambda: timed(lambda: conn.run("true"))
             # sh runs a bare `true` as a builtin; sandlot (like local) runs the program.
             lat["asyncssh-exec"] = lambda: timed(lambda: conn.run("exec true"))
+            # The same command line sandlot sends: what is left is the library's own cost.
+            from sandlot._backends.ssh._launcher import build_command
+            from sandlot._transport import LaunchSpec
+
+            launcher = build_command(LaunchSpec(("true",)))
+            lat["asyncssh-launcher"] = lambda: timed(lambda: conn.run(launcher))
             lat["paramiko"] = lambda: timed(lambda: anyio.to_thread.run_sync(paramiko_true, client))
         medians = await interleave(lat, runs)
         ssh_cmd = [*srv.ssh_argv(), "true"]
@@ -249,6 +255,7 @@ async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, 
     rows = [(f"exec true, median of {runs}, sandlot", f"{medians['sandlot'] * ms:.2f} ms", "1.00")]
     for k, label in (("asyncssh", "raw asyncssh conn.run('true') (asyncio; a shell builtin)"),
                      ("asyncssh-exec", "raw asyncssh conn.run('exec true') (runs the program)"),
+                     ("asyncssh-launcher", "raw asyncssh conn.run(<sandlot's launcher line>)"),
                      ("paramiko", "paramiko exec_command, TCP_NODELAY"),
                      ("ssh", "`ssh host true`, new connection each time")):  # fmt: skip
         if k in raw:
