@@ -301,9 +301,9 @@ class Daemon:
         pos = 0
         while True:
             if pos < len(log.data):
-                n = next(sizes)
-                await ws.send_bytes(bytes(log.data[pos : pos + n]))
-                pos = min(pos + n, len(log.data))
+                chunk = bytes(log.data[pos : pos + next(sizes)])
+                pos += len(chunk)  # before awaiting: the log grows meanwhile
+                await ws.send_bytes(chunk)
                 continue
             if log.closed:
                 break
@@ -471,7 +471,8 @@ class Daemon:
                 with open(path, "wb") as f:  # noqa: ASYNC230 - a test server
                     f.write(datas.get(index, b""))
             except OSError as exc:
-                return error(400, f"cannot write {path}: {exc.strerror}")
+                status = 404 if isinstance(exc, FileNotFoundError) else 400
+                return error(status, f"cannot write {path}: {exc.strerror}")
         return web.json_response({"files": [{"path": p} for p in paths.values()]})
 
     async def download(self, request: web.Request) -> web.StreamResponse:

@@ -86,7 +86,7 @@ class DaytonaTransport(Transport):
         try:
             data: bytes = await self._bridge.call(self._sandbox.fs.download_file, path)
         except Exception as exc:
-            raise _file_error(exc, path, "reading") from None
+            raise _file_error(exc, path, "read") from None
         return data
 
     async def write_file(self, path: str, data: bytes, mode: int | None) -> None:
@@ -98,7 +98,7 @@ class DaytonaTransport(Transport):
         try:
             await self._bridge.call(write)
         except Exception as exc:
-            raise _file_error(exc, path, "writing") from None
+            raise _file_error(exc, path, "write") from None
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -108,16 +108,16 @@ class DaytonaTransport(Transport):
                 await self._bridge.aclose()
 
 
-def _file_error(exc: Exception, path: str, what: str) -> SandlotError:
+def _file_error(exc: Exception, path: str, verb: str) -> SandlotError:
     status = status_of(exc)
     if status == 404:
         return FileNotFound(errno.ENOENT, f"No such file or directory: {path!r}")
     if is_connection_error(exc):
-        return operation_error(exc, f"{what} {path!r}")
+        return operation_error(exc, f"{verb.rstrip('e')}ing {path!r}")
     if status == 401:
-        return operation_error(exc, f"{what} {path!r}")
+        return operation_error(exc, f"{verb.rstrip('e')}ing {path!r}")
     detail = str(exc).split(": ", 1)[-1]
-    return FileError(errno.EIO, f"cannot {what.removesuffix('ing')} {path!r}: {detail}")
+    return FileError(errno.EIO, f"cannot {verb} {path!r}: {detail}")
 
 
 async def create_sandbox(
