@@ -47,6 +47,7 @@ class _Link:
         self.lock = threading.Lock()
         self.bridge = bridge
         self.token = bridge.caller_token()
+        self._pending: list[anyio.Event] = []  # loop side only
 
     def wake(self, event: anyio.Event | None) -> None:
         """From the loop side: set ``event`` in the caller's loop."""
@@ -54,13 +55,22 @@ class _Link:
             return
         if self.bridge.native:
             event.set()
-        else:
-            # After the packets of this socket read are all queued: one hop per batch.
-            self.bridge.loop.call_soon(self._hop, event)
+            return
+        # One hop for everything this socket read produced (data, EOF, exit, close):
+        # each hop costs the caller's loop a wake-up.
+        self._pending.append(event)
+        if len(self._pending) == 1:
+            self.bridge.loop.call_soon(self._hop)
 
-    def _hop(self, event: anyio.Event) -> None:
+    def _hop(self) -> None:
+        events, self._pending = self._pending, []
         with contextlib.suppress(RuntimeError):  # the caller's loop has finished
-            self.bridge.to_caller(self.token, event.set)
+            self.bridge.to_caller(self.token, _set_all, events)
+
+
+def _set_all(events: list[anyio.Event]) -> None:
+    for event in events:
+        event.set()
 
 
 class _Inbox(ByteReceiveStream):
