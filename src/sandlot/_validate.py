@@ -13,11 +13,13 @@ from ._records import TerminalSize
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-def check_text(what: str, value: object, *, allow_empty: bool = True) -> str:
+def check_text(what: str, value: object, *, allow_empty: bool = True, show: bool = True) -> str:
+    """``show=False`` keeps the value out of the message (it may be a secret)."""
+    shown = f": {value!r}" if show else ""
     if not isinstance(value, str):
-        raise InvalidArgument(f"{what} must be a str, not {type(value).__name__}: {value!r}")
+        raise InvalidArgument(f"{what} must be a str, not {type(value).__name__}{shown}")
     if "\x00" in value:
-        raise InvalidArgument(f"{what} contains a NUL byte: {value!r}")
+        raise InvalidArgument(f"{what} contains a NUL byte{shown}")
     if not allow_empty and not value:
         raise InvalidArgument(f"{what} must not be empty")
     return value
@@ -42,7 +44,7 @@ def check_env(env: object) -> dict[str, str]:
         check_text("environment variable name", name)
         if not _ENV_NAME.match(name):
             raise InvalidArgument(f"invalid environment variable name: {name!r}")
-        out[name] = check_text(f"value of environment variable {name}", value)
+        out[name] = check_text(f"value of environment variable {name}", value, show=False)
     return out
 
 

@@ -151,3 +151,11 @@ async def test_bad_input_on_a_running_process(sb: sandlot.Sandbox) -> None:
 def test_exit_status_needs_exactly_one_of_code_and_signal() -> None:
     with pytest.raises(sandlot.InvalidArgument, match="exactly one of code and signal"):
         sandlot.ExitStatus()
+
+
+async def test_env_values_never_appear_in_errors(sb: sandlot.Sandbox) -> None:
+    for bad in ("s3cret\0", b"s3cret"):
+        with pytest.raises(sandlot.InvalidArgument) as info:
+            await sb.exec("true", env={"TOKEN": bad})  # type: ignore[dict-item]
+        assert "s3cret" not in str(info.value)
+        assert "environment variable TOKEN" in str(info.value)
