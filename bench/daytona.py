@@ -26,7 +26,10 @@ from typing import Any
 
 import anyio
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+# This file is named like the SDK: keep its directory off the path, so `daytona` is the SDK.
+_here = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+sys.path.insert(0, str(_here.parent / "tests"))
 
 import sandlot  # noqa: E402
 
@@ -106,9 +109,7 @@ async def sdk_figures(url: str, key: str, ident: str, size: int, runs: int) -> d
     return out
 
 
-async def sandlot_figures(
-    url: str, key: str, ident: str, size: int, runs: int
-) -> dict[str, float]:
+async def sandlot_figures(url: str, key: str, ident: str, size: int, runs: int) -> dict[str, float]:
     opts = sandlot.DaytonaOptions(api_key=key, api_url=url, target="local")
     out: dict[str, float] = {}
     async with sandlot.open_sandbox(f"daytona://{ident}", daytona=opts) as sb:
@@ -171,7 +172,11 @@ def main() -> None:
                     f"{mib / sdk['stream_sdk']:.1f} MiB/s",
                     f"{sdk['stream_sdk'] / ours['stream']:.2f}",
                 ),
-                ("exec true, median, sandlot (stdout/stderr apart)", f"{ours['exec']:.1f} ms", "1.00"),
+                (
+                    "exec true, median, sandlot (stdout/stderr apart)",
+                    f"{ours['exec']:.1f} ms",
+                    "1.00",
+                ),
                 (
                     "SDK process.exec (output merged)",
                     f"{sdk['exec_oneshot']:.1f} ms",
