@@ -26,15 +26,15 @@ from collections.abc import Mapping
 # $d: private directory; $1..: argv. The env assignments are only applied to the command.
 _SPAWN = r"""
 set -f
-d=$(mktemp -d "${TMPDIR:-/tmp}/sandlot.XXXXXXXX") ||
-  { echo 'f dir cannot create a temp dir'; exit 126; }
+d="${TMPDIR:-/tmp}/sandlot.%(token)s"
+mkdir -m 700 "$d" || { echo 'f dir cannot create a temp dir'; exit 126; }
 trap 'rm -rf "$d"' EXIT
 %(cd)s
-S=$(command -v setsid) || { echo 'f dir setsid is missing'; exit 126; }
+%(setsid)s
 case $1 in
   */*) if [ ! -e "$1" ]; then echo f notfound; exit 127; fi
        if [ -d "$1" ] || [ ! -x "$1" ]; then echo f noexec Permission denied; exit 126; fi ;;
-  *) ( %(env)s command -v -- "$1" ) >/dev/null 2>&1 || { echo f notfound; exit 127; } ;;
+  *) %(lookup)s >/dev/null 2>&1 || { echo f notfound; exit 127; } ;;
 esac
 mkfifo "$d/i" "$d/o" "$d/e" "$d/c" "$d/g" || { echo 'f dir cannot create FIFOs'; exit 126; }
 enc() {
@@ -63,7 +63,10 @@ while :; do
   set -- ${s##*) }
   if [ "$1" = Z ]; then eval "w=\${50}"; break; fi
   sleep $t
-  case $t in 0.002) t=0.01 ;; 0.01) t=0.03 ;; 0.03) t=0.1 ;; esac
+  case $t in
+    0.002) t=0.003 ;; 0.003) t=0.005 ;; 0.005) t=0.01 ;; 0.01) t=0.02 ;; 0.02) t=0.05 ;;
+    0.05) t=0.1 ;;
+  esac
 done
 echo "x $w"
 kill -9 $h $ip 2>/dev/null
@@ -97,9 +100,18 @@ def _exports(env: Mapping[str, str]) -> str:
 
 def spawn_command(argv: tuple[str, ...], cwd: str | None, env: Mapping[str, str]) -> str:
     """The session command that runs ``argv`` under the spawn launcher."""
+    # Forks cost milliseconds: look the command up in a subshell only when the env changes
+    # what a lookup sees, and resolve setsid first only when PATH itself changes.
+    lookup = f'( {_exports(env)}command -v -- "$1" )' if env else 'command -v -- "$1"'
+    setsid = "S=setsid"
+    if "PATH" in env:
+        setsid = "S=$(command -v setsid) || { echo 'f dir setsid is missing'; exit 126; }"
     script = _SPAWN % {
+        "token": secrets.token_hex(8),
         "cd": _SPAWN_CD % shlex.quote(cwd) if cwd is not None else "",
         "env": _exports(env),
+        "lookup": lookup,
+        "setsid": setsid,
     }
     # No exec: a real daemon runs the command inside its session shell, which must survive.
     return "sh -c " + shlex.join([script, "sandlot", *argv])
