@@ -126,3 +126,21 @@ async def test_a_slow_reader_slows_the_remote_producer(remote: sandlot.Sandbox) 
                 got += len(await proc.stdout.receive(1 << 20))
         assert await written() > last
     await remote.exec("rm", ["-rf", d])
+
+
+async def test_leaving_a_pty_block_ends_jobs_in_other_process_groups(
+    remote: sandlot.Sandbox,
+) -> None:
+    # With job control (set -m) the background job gets a process group of its own: the
+    # whole terminal session must still go (the leak check fails the test otherwise).
+    async with remote.pty("sh", ["-c", "set -m; sleep 60 & echo job=$!; wait"]) as term:
+        seen = b""
+        with anyio.fail_after(10):
+            while b"\n" not in seen.partition(b"job=")[2]:
+                seen += await term.output.receive()
+        job = seen.partition(b"job=")[2].split()[0].decode()
+    assert term.returncode is not None
+    r = await remote.exec(
+        "sh", ["-c", f"while kill -0 {job} 2>/dev/null; do sleep 0.05; done"], timeout=5
+    )
+    assert not r.timed_out, f"job {job} survived"

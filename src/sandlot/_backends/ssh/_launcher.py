@@ -61,12 +61,18 @@ def build_command(spec: LaunchSpec) -> str:
 
 
 def kill_command(pgid: int, sig: _signal.Signals) -> str:
-    """Signal process group ``pgid``; fine if it is already gone.
+    """Signal everything the launcher started; fine if it is already gone.
 
-    ``kill -NAME -PGID`` (no ``--``) is the spelling both dash and bash accept.
+    sshd made the launcher a session leader, so ``pkill -s`` reaches the whole session,
+    including jobs a shell moved to process groups of their own (a pty running a shell
+    with job control). Without ``pkill``, the process group: ``kill -NAME -PGID`` (no
+    ``--``) is the spelling both dash and bash accept.
     """
     name = sig.name.removeprefix("SIG")
-    return f"kill -{name} -{pgid} 2>/dev/null; true"
+    return (
+        f"if command -v pkill >/dev/null 2>&1; then pkill -{name} -s {pgid}; "
+        f"else kill -{name} -{pgid}; fi 2>/dev/null; true"
+    )
 
 
 def parse_marker(buf: bytes | bytearray) -> tuple[bytes, str, int] | None:
