@@ -170,8 +170,9 @@ class SessionProcess(RawProcess):
             self._started.set_exception(
                 error or LaunchError("the Daytona launcher ended before the command started")
             )
-        self._out.end(error if self._status is None else None)
-        self._err.end(error if self._status is None else None)
+        # Streams fail on any error (output may be missing), even after the exit record.
+        self._out.end(error)
+        self._err.end(error)
         self._ended.set()
 
     async def _on_text(self, channel: str, text: str) -> None:
@@ -181,12 +182,16 @@ class SessionProcess(RawProcess):
         err = bytearray()
         for line in lines:
             tag, rest = line[:1], line[1:]
+            if tag in ("o", "e"):
+                try:
+                    (out if tag == "o" else err).extend(base64.b64decode(rest, validate=True))
+                except (ValueError, binascii.Error):
+                    # Never drop output silently: a line the launcher wrote always decodes.
+                    msg = f"a corrupted output line from the launcher: {line[:40]!r}"
+                    raise RuntimeError(msg) from None
+                continue
             try:
-                if tag == "o":
-                    out += base64.b64decode(rest)
-                elif tag == "e":
-                    err += base64.b64decode(rest)
-                elif tag == "r":
+                if tag == "r":
                     self._pgid = int(rest)
                     self._resolve_start()
                 elif tag == "x":
@@ -200,7 +205,7 @@ class SessionProcess(RawProcess):
                 elif tag == "f":
                     self.failure = self._launch_failure(rest.split())
                     self._resolve_start()
-            except (ValueError, binascii.Error):
+            except ValueError:
                 continue  # not ours (a shell's message): the launcher's lines always parse
         if out:
             await self._out.write(bytes(out))
