@@ -221,3 +221,23 @@ def test_the_server_is_infrastructure_and_its_children_are_tagged(
         assert f"{LEAK_TAG_VAR}=".encode() not in f.read()
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(os.getpid())], capture_output=True)
     assert str(daytona_local.proc.pid).encode() in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "expected"),
+    [
+        (0, None, sandlot.ExitStatus(code=0)),
+        (3, None, sandlot.ExitStatus(code=3)),
+        (-1, "SIGKILL", sandlot.ExitStatus(signal=signal.SIGKILL)),
+        (-1, "SIGTERM", sandlot.ExitStatus(signal=signal.SIGTERM)),
+        (-1, "signal 10", sandlot.ExitStatus(signal=signal.SIGUSR1)),
+        (-1, "signal: killed", sandlot.ExitStatus(signal=signal.SIGKILL)),
+        (None, None, None),
+    ],
+)
+def test_pty_exit_records_are_read_without_guessing(
+    code: int | None, reason: str | None, expected: sandlot.ExitStatus | None
+) -> None:
+    from sandlot._backends.daytona.pty import exit_status
+
+    assert exit_status(code, reason) == expected
