@@ -41,6 +41,8 @@ T = TypeVar("T")
 # The server frees a closed channel's session a moment after our close reaches it, so
 # an open can be refused transiently right at the limit: retry with a short backoff.
 _OPEN_RETRIES = 12
+#: How long cleanup may spend reconnecting to signal a process whose connection died.
+_CONTROL_CONNECT = 5.0
 #: How long a caller waits for a busy connection's channel before opening another.
 _GROW_AFTER = 0.02
 _OPEN_BACKOFF = 0.005
@@ -192,11 +194,28 @@ class Pool:
         return conn
 
     async def control(self, conn: Conn, command: str) -> None:
-        """Run a short control command, on ``conn``'s reserved channel if it is alive."""
+        """Run a short control command, on ``conn``'s reserved channel if it is alive,
+        else on another connection: a process outlives the connection that started it."""
         if not conn.alive:
-            raise lost(self)
+            conn = await self._any_connection()
         async with conn.control:
             await self.bridge.call(conn.run_quick, command)
+
+    async def _any_connection(self) -> Conn:
+        try:
+            with anyio.fail_after(min(self.opts.connect_timeout, _CONTROL_CONNECT)):
+                async with self._opening:
+                    for c in self.conns:
+                        if c.alive:
+                            return c
+                    if self._closed:
+                        raise lost(self)
+                    conn = await self.connect()
+                    self.conns.append(conn)
+                    self._notify()
+                    return conn
+        except (TimeoutError, ConnectionFailed):
+            raise lost(self) from None
 
     async def aclose(self) -> None:
         self._closed = True

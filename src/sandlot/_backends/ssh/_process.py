@@ -382,11 +382,12 @@ class SSHProcess(RawProcess):
         if self._status is not None:
             await anyio.lowlevel.checkpoint()
             return
-        if self._lost is not None:
-            raise self._lost
         await self.started.wait()
         if self._pgid is None:
+            if self._lost is not None:
+                raise self._lost
             return  # never started: the launcher exits on its own
+        # Also after the connection died: the process runs on, reach it over another.
         await self._signaller(self.conn, self._pgid, sig)
 
     async def resize(self, size: TerminalSize) -> None:
