@@ -9,11 +9,12 @@ and a slow reader slows the remote producer.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import signal as _signal
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -29,7 +30,10 @@ from ._launcher import launch_error, parse_marker
 if TYPE_CHECKING:
     from ._pool import Conn
 
-__all__ = ["SSHProcess"]
+__all__ = ["SSHProcess", "Signaller"]
+
+#: Sends a signal to a process group over a control channel: ``(conn, pgid, signal)``.
+Signaller = Callable[["Conn", int, _signal.Signals], Awaitable[None]]
 
 #: The asyncssh channel window: its 2 MiB default is the fastest on loopback.
 _WINDOW = 2 << 20
@@ -241,7 +245,9 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 class SSHProcess(RawProcess):
     """A process started by the launcher on its own channel."""
 
-    def __init__(self, spec: LaunchSpec, conn: Conn, bridge: AsyncioBridge, signaller: Any) -> None:
+    def __init__(
+        self, spec: LaunchSpec, conn: Conn, bridge: AsyncioBridge, signaller: Signaller
+    ) -> None:
         self.spec = spec
         self.pty = spec.pty is not None
         self.conn = conn
@@ -262,14 +268,11 @@ class SSHProcess(RawProcess):
         self._exited = anyio.Event()
         self._lost: BaseException | None = None
         self._closed = False
-        self.can_write: Any = None  # asyncio.Event on the loop side, made in open()
+        self.can_write = asyncio.Event()  # loop side: False while the SSH window is full
+        self.can_write.set()
 
     # -- loop side --
     async def open(self, command: str) -> None:
-        import asyncio
-
-        self.can_write = asyncio.Event()
-        self.can_write.set()
         size = self.spec.pty
         kw: dict[str, Any] = {"encoding": None, "window": _WINDOW}
         if size is not None:
