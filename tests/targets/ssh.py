@@ -8,6 +8,7 @@ anything a test leaves running on the "remote" side.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -83,12 +84,28 @@ def _unavailable(reason: str) -> None:
 
 
 def _ensure_user() -> None:
-    try:
-        pwd.getpwnam(TEST_USER)
-    except KeyError:
-        subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-G", "tty", TEST_USER], check=True)
-    # useradd leaves the account locked, and sshd refuses locked accounts.
-    subprocess.run(["usermod", "-p", "*", "-aG", "tty", TEST_USER], check=True)
+    """Create the test user if missing: unlocked (sshd refuses locked accounts), and in
+    group tty (a pty needs it where devpts lacks gid=5). Idempotent, and retried: other
+    pytest processes may be editing /etc/passwd at the same moment."""
+    for _attempt in range(20):
+        try:
+            pwd.getpwnam(TEST_USER)
+        except KeyError:
+            cmd = ["useradd", "-m", "-s", "/bin/sh", "-G", "tty", TEST_USER]
+        else:
+            with open("/etc/shadow") as f:
+                locked = any(
+                    line.split(":")[:2] != [TEST_USER, "*"]
+                    for line in f
+                    if line.startswith(f"{TEST_USER}:")
+                )
+            if not locked and TEST_USER in grp.getgrnam("tty").gr_mem:
+                return
+            cmd = ["usermod", "-p", "*", "-aG", "tty", TEST_USER]
+        if subprocess.run(cmd, capture_output=True, check=False).returncode == 0:
+            continue
+        time.sleep(0.1)  # /etc/passwd is locked by another process: try again
+    pytest.fail(f"could not create or unlock the test user {TEST_USER}")
 
 
 def _keygen(path: str) -> str:
