@@ -56,6 +56,16 @@ exec 3<&-
   exec sleep 2147483647 >/dev/null 2>&1 3>"$d/g" ) &
 h=$!
 read -r p <"$d/c"
+# Ready once the command leads its own process group: a signal sent to it from then on
+# cannot miss. (Fields after the name: state, ppid, pgrp.)
+while read -r s <"/proc/$p/stat"; do
+  set -- ${s##*) }
+  if [ "$3" = "$p" ] || [ "$1" = Z ]; then break; fi
+  sleep 0.001
+done
+# Every FIFO is open now (the command got past g): remove them off the critical path.
+trap - EXIT
+rm -rf "$d" >/dev/null 2>&1 & rp=$!
 echo "r $p"
 t=0.002
 while :; do
@@ -68,6 +78,9 @@ while :; do
     0.05) t=0.1 ;;
   esac
 done
+# The directory must be gone before the client hears of the exit: it then deletes our
+# session, which kills this process group before an EXIT trap could run.
+wait $rp
 echo "x $w"
 kill -9 $h $ip 2>/dev/null
 wait $eo $ee
