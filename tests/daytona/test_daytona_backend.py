@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import anyio
 import pytest
@@ -241,3 +242,29 @@ def test_pty_exit_records_are_read_without_guessing(
     from sandlot._backends.daytona.pty import exit_status
 
     assert exit_status(code, reason) == expected
+
+
+async def test_a_kill_right_after_ready_reaches_the_command(sb: sandlot.Sandbox) -> None:
+    for _ in range(5):
+        async with sb.spawn("sleep", ["60"]) as proc:
+            await proc.ready
+            await proc.kill(signal.SIGUSR1)
+            assert await proc.exit == sandlot.ExitStatus(signal=signal.SIGUSR1)
+
+
+async def test_the_launcher_leaves_no_files_behind(tmp_path: Path) -> None:
+    env = {**infrastructure_env(), "TMPDIR": str(tmp_path)}
+    server = daytona_server.start(env, {LEAK_TAG_VAR: LEAK_TAG})
+    try:
+        async with sandlot.open_sandbox(
+            f"daytona://{daytona_server.SANDBOX_ID}", daytona=options(server), kill_grace=0.2
+        ) as sb:
+            for _ in range(3):
+                await sb.exec("true")
+                async with sb.spawn("sleep", ["60"]) as proc:
+                    await proc.ready
+                with anyio.move_on_after(0.2):
+                    await sb.exec("sleep", ["60"])
+    finally:
+        server.stop()
+    assert os.listdir(tmp_path) == []
