@@ -4,9 +4,9 @@ It exports the environment in the command itself (sshd drops ``env`` requests ou
 ``AcceptEnv``), changes directory, checks the command exists, then reports its pid on
 stderr in one marker line and ``exec``s the command. sshd makes every session its own
 session and process group (``setsid`` before running the shell), so that pid is the
-process group id the command keeps: ``kill -SIG -PGID`` on another channel signals the
-whole tree, which works where sshd refuses ``signal`` requests. Because the command is
-``exec``ed, the server's exit-status / exit-signal is the command's own.
+session and process group id the command keeps: :func:`kill_command` on another channel
+signals the whole tree, which works where sshd refuses ``signal`` requests. Because the
+command is ``exec``ed, the server's exit-status / exit-signal is the command's own.
 """
 
 from __future__ import annotations
