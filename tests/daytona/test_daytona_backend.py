@@ -239,7 +239,7 @@ def test_the_server_is_infrastructure_and_its_children_are_tagged(
 def test_pty_exit_records_are_read_without_guessing(
     code: int | None, reason: str | None, expected: sandlot.ExitStatus | None
 ) -> None:
-    from sandlot._backends.daytona.pty import exit_status
+    from sandlot._backends.daytona._pty import exit_status
 
     assert exit_status(code, reason) == expected
 

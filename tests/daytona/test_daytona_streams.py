@@ -113,7 +113,7 @@ def target(target_daytona: Target) -> Target:
 
 
 def test_demuxer_handles_markers_split_anywhere() -> None:
-    from sandlot._backends.daytona.demux import Demuxer
+    from sandlot._backends.daytona._demux import Demuxer
 
     stream = (
         b"dropped before any marker"

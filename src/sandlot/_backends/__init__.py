@@ -28,7 +28,8 @@ async def connect(url: SandboxURL, options: dict[str, Any]) -> Transport:
             raise InvalidArgument(f"ssh= takes an SSHOptions, not {type(ssh).__name__}")
         return await connect_ssh(url, ssh)
     if url.scheme == "daytona":
-        from .daytona import DaytonaOptions, DaytonaTransport
+        from .daytona import DaytonaOptions
+        from .daytona._transport import DaytonaTransport
 
         daytona = options.pop("daytona", None)
         _no_options(url, options)

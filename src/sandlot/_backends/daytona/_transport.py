@@ -12,10 +12,10 @@ from ..._bridge import AsyncioBridge
 from ..._errors import FileError, FileNotFound, InvalidArgument, SandlotError
 from ..._records import Capabilities
 from ..._transport import LaunchSpec, RawProcess, Transport
-from .errors import is_connection_error, opening_error, operation_error, status_of
-from .options import DaytonaOptions
-from .pty import start_pty
-from .session import start_session
+from ._errors import is_connection_error, opening_error, operation_error, status_of
+from ._options import DaytonaOptions
+from ._pty import start_pty
+from ._session import start_session
 
 _DEFAULT_API_URL = "https://app.daytona.io/api"
 

@@ -23,9 +23,9 @@ from anyio.abc import ByteSendStream
 from ..._errors import CommandNotFound, LaunchError, SandlotError
 from ..._records import ExitStatus, TerminalSize
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess
-from .errors import operation_error
-from .launcher import PTY_TYPED_LINE, pty_script
-from .pipe import BridgedOutput
+from ._errors import operation_error
+from ._launcher import PTY_TYPED_LINE, pty_script
+from ._pipe import BridgedOutput
 
 if TYPE_CHECKING:
     from ..._bridge import AsyncioBridge

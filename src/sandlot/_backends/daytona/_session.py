@@ -17,10 +17,10 @@ from anyio.abc import ByteSendStream
 from ..._errors import CommandNotFound, ConnectionLost, LaunchError, SandlotError
 from ..._records import ExitStatus
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess
-from .demux import Demuxer
-from .errors import operation_error, status_of
-from .launcher import spawn_command
-from .pipe import BridgedOutput
+from ._demux import Demuxer
+from ._errors import operation_error, status_of
+from ._launcher import spawn_command
+from ._pipe import BridgedOutput
 
 if TYPE_CHECKING:
     from ..._bridge import AsyncioBridge
