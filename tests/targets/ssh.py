@@ -133,7 +133,11 @@ def _start(tmp: str, port: int) -> tuple[subprocess.Popen[bytes], str]:
             "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
             "Subsystem sftp internal-sftp\nMaxSessions 10\n"
-            f"SetEnv {LEAK_TAG_VAR}={LEAK_TAG}\n"
+            # SHLVL=1: bash then skips ~/.bashrc for ssh commands. A root .bashrc that runs
+            # `pyenv init` made every channel (kills included) ~200 ms slower, and tests
+            # with short deadlines flaky under load; the user's start-up files are not
+            # what these tests are about.
+            f"SetEnv {LEAK_TAG_VAR}={LEAK_TAG} SHLVL=1\n"
         )
     log = os.path.join(tmp, f"sshd-{port}.log")
     with open(log, "wb") as out:
