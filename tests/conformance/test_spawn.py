@@ -180,3 +180,27 @@ async def test_a_reader_that_does_not_read_holds_the_producer_back(
         assert total == 64 << 20
         assert await proc.stderr.receive() == b"done\n"
         assert (await proc.exit).code == 0
+
+
+async def test_closing_while_another_task_reads_ends_that_read_cleanly(
+    sb: sandlot.Sandbox,
+) -> None:
+    # A reader blocked in receive() when the process is closed under it must see the
+    # stream closed (ClosedResourceError) or ended, never a connection error.
+    async with sb.spawn("sh", ["-c", "echo up; exec sleep 60"]) as proc:
+        assert await proc.stdout.receive() == b"up\n"
+        outcome: list[BaseException | None] = []
+
+        async def reader() -> None:
+            try:
+                await proc.stdout.receive()
+            except (anyio.ClosedResourceError, anyio.EndOfStream) as exc:
+                outcome.append(exc)
+            else:
+                outcome.append(None)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(reader)
+            await anyio.wait_all_tasks_blocked()
+            await proc.aclose()
+        assert len(outcome) == 1 and outcome[0] is not None, outcome

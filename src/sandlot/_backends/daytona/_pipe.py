@@ -69,6 +69,8 @@ class BridgedOutput(ByteReceiveStream):
             raise anyio.ClosedResourceError
         if not self._taken:
             await self._bridge.call(self._take)
+            if self._closed:  # closed by us while waiting: not the connection's fault
+                raise anyio.ClosedResourceError
         if not self._taken:
             if self._error is not None:
                 raise self._error
