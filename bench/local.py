@@ -142,8 +142,8 @@ async def run(backend: str, size: int, runs: int) -> None:
     for row in rows:
         print("| " + " | ".join(c.strip() for c in row) + " |")
     print(
-        "\nratio: for throughput, other's time / sandlot's time (>= 1 means sandlot is "
-        "as fast or faster); for latency, sandlot's time / other's time (<= 1 is better)."
+        "\nratio = sandlot's figure / the other's: for throughput >= 1, for latency <= 1 "
+        "means sandlot is as fast or faster."
     )
 
 
