@@ -199,7 +199,8 @@ class SandboxRegistry:
             raise
 
     async def stop(self, sandbox_id: str) -> SandboxRecord:
-        """Mark the sandbox stopped."""
+        """Mark the sandbox stopped (the record only: a Daytona sandbox keeps running until
+        stopped through Daytona)."""
         record = await self.get(sandbox_id)
         await self._update(record.id, status="stopped")
         return await self.get(record.id)
