@@ -26,6 +26,7 @@ from ..._transport import FailedLaunch, LaunchSpec, RawProcess
 from ._errors import operation_error
 from ._launcher import PTY_TYPED_LINE, pty_script
 from ._pipe import BridgedOutput
+from ._process import BridgedProcess
 
 if TYPE_CHECKING:
     from ..._bridge import AsyncioBridge
@@ -74,9 +75,9 @@ class _Input(ByteSendStream):
                 await self._proc.write(b"\x04")
 
 
-class PtyProcess(RawProcess):
+class PtyProcess(BridgedProcess):
     def __init__(self, bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> None:
-        self._bridge = bridge
+        super().__init__(bridge)
         self._sandbox = sandbox
         self._spec = spec
         self._id = f"sandlot-{uuid.uuid4().hex}"
@@ -91,8 +92,6 @@ class PtyProcess(RawProcess):
         self._started: asyncio.Future[None] | None = None
         self._handle: Any = None
         self._watch: asyncio.Task[None] | None = None
-        self._status: ExitStatus | None = None
-        self._error: SandlotError | None = None
         self._ended = asyncio.Event()
 
     # -- the SDK's loop ------------------------------------------------------------------
@@ -192,29 +191,6 @@ class PtyProcess(RawProcess):
             if self._status is not None:
                 raise anyio.BrokenResourceError("the process has exited") from None
             raise operation_error(exc, "writing to the terminal") from None
-
-    async def wait_ready(self) -> None:
-        await anyio.lowlevel.checkpoint()
-
-    async def wait(self) -> ExitStatus:
-        if self._status is None:
-            await self._bridge.call(self._wait_exit)
-        if self._status is None:
-            assert self._error is not None
-            raise self._error
-        return self._status
-
-    def poll(self) -> ExitStatus | None:
-        return self._status
-
-    async def signal(self, sig: _signal.Signals) -> None:
-        if self._status is not None:
-            await anyio.lowlevel.checkpoint()
-            return
-        try:
-            await self._bridge.call(self._kill, sig)
-        except Exception as exc:
-            raise operation_error(exc, f"sending {sig.name}") from None
 
     async def resize(self, size: TerminalSize) -> None:
         from daytona.common.pty import PtySize

@@ -21,6 +21,7 @@ from ._demux import Demuxer
 from ._errors import operation_error, status_of
 from ._launcher import spawn_command
 from ._pipe import BridgedOutput
+from ._process import BridgedProcess
 
 if TYPE_CHECKING:
     from ..._bridge import AsyncioBridge
@@ -65,11 +66,11 @@ class _Stdin(ByteSendStream):
                 await self._proc.send_input("Z\n")
 
 
-class SessionProcess(RawProcess):
+class SessionProcess(BridgedProcess):
     """A process the spawn launcher runs in its own Daytona session."""
 
     def __init__(self, bridge: AsyncioBridge, sandbox: Any, sid: str) -> None:
-        self._bridge = bridge
+        super().__init__(bridge)
         self._sandbox = sandbox
         self._sid = sid
         self._cid = ""
@@ -79,8 +80,6 @@ class SessionProcess(RawProcess):
         self._partial = {"o": "", "e": ""}
         self._pgid: int | None = None
         self.failure: LaunchError | None = None
-        self._status: ExitStatus | None = None
-        self._error: SandlotError | None = None
         self._started: asyncio.Future[None] | None = None
         self._ended = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
@@ -254,29 +253,6 @@ class SessionProcess(RawProcess):
     # -- the caller's loop ---------------------------------------------------------------
     _argv0 = ""
     _cwd: str | None = None
-
-    async def wait_ready(self) -> None:
-        await anyio.lowlevel.checkpoint()
-
-    async def wait(self) -> ExitStatus:
-        if self._status is None:
-            await self._bridge.call(self._wait_exit)
-        if self._status is None:
-            assert self._error is not None
-            raise self._error
-        return self._status
-
-    def poll(self) -> ExitStatus | None:
-        return self._status
-
-    async def signal(self, sig: _signal.Signals) -> None:
-        if self._status is not None:
-            await anyio.lowlevel.checkpoint()
-            return
-        try:
-            await self._bridge.call(self._kill, sig)
-        except Exception as exc:
-            raise operation_error(exc, f"sending {sig.name}") from None
 
     async def send_input(self, data: str) -> None:
         try:
