@@ -17,20 +17,26 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+from anyio.abc import ByteReceiveStream
 
 import sandlot
 
 CHUNK = 65536
 
 
+async def count(stream: ByteReceiveStream) -> int:
+    """Read ``stream`` to its end in CHUNK reads; the byte count."""
+    n = 0
+    while True:
+        try:
+            n += len(await stream.receive(CHUNK))
+        except anyio.EndOfStream:
+            return n
+
+
 async def sandlot_stream(size: int) -> int:
     async with sandlot.open_sandbox() as sb, sb.spawn("head", ["-c", str(size), "/dev/zero"]) as p:
-        n = 0
-        while True:
-            try:
-                n += len(await p.stdout.receive(CHUNK))
-            except anyio.EndOfStream:
-                break
+        n = await count(p.stdout)
         await p.exit
     return n
 
@@ -38,12 +44,7 @@ async def sandlot_stream(size: int) -> int:
 async def raw_stream(size: int) -> int:
     async with await anyio.open_process(["head", "-c", str(size), "/dev/zero"]) as p:
         assert p.stdout is not None
-        n = 0
-        while True:
-            try:
-                n += len(await p.stdout.receive(CHUNK))
-            except anyio.EndOfStream:
-                break
+        n = await count(p.stdout)
         await p.wait()
     return n
 

@@ -123,3 +123,12 @@ def read_until(stream: object, needle: bytes, deadline: float = 15.0) -> bytes:
                 assert chunk, f"EOF before {needle!r}; got {data!r}"
                 data += chunk
     return data
+
+
+def reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a CLI process a test started and close its pipes."""
+    proc.kill()
+    proc.wait()
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        if f is not None:
+            f.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CLI, one_error_line, read_until
+from .conftest import CLI, one_error_line, read_until, reap
 
 # What every backend must get right runs on all of them; the rest on local and ssh_user.
 QUICK = ["local", "ssh_user"]
@@ -71,11 +71,7 @@ def test_output_streams_while_the_process_runs(cli: CLI, sandbox: str) -> None:
         assert read_until(proc.stdout, b"got hello\n") == b"got hello\n"
         assert proc.wait(timeout=15) == 4
     finally:
-        proc.kill()
-        proc.wait()
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
+        reap(proc)
 
 
 @pytest.mark.parametrize("sandbox", QUICK, indirect=True)
@@ -162,11 +158,7 @@ def test_sigterm_to_the_cli_stops_the_command(cli: CLI, sandbox: str) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 128 + signal.SIGTERM
     finally:
-        proc.kill()
-        proc.wait()
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
+        reap(proc)
     assert not marker.exists()  # and the leak check finds no `sleep` left
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CLI, one_error_line, read_until
+from .conftest import CLI, one_error_line, read_until, reap
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\n\Z")
 
@@ -140,11 +140,7 @@ def test_interrupting_attach_only_detaches(cli: CLI, sandbox: str, root: str) ->
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=15) == 130
     finally:
-        proc.kill()
-        proc.wait()
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            if f is not None:
-                f.close()
+        reap(proc)
     r = cli.run("jobs", "ls", sandbox, "--root", root)
     assert f"{job}  running" in r.stdout.decode()
     r = cli.run("jobs", "stop", sandbox, "--root", root, job)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from .._errors import InvalidArgument
 from .._transport import Transport
 from .._url import SandboxURL
+
+T = TypeVar("T")
 
 
 async def connect(url: SandboxURL, options: dict[str, Any]) -> Transport:
@@ -20,26 +22,30 @@ async def connect(url: SandboxURL, options: dict[str, Any]) -> Transport:
         from .ssh import SSHOptions
         from .ssh._transport import connect as connect_ssh
 
-        ssh = options.pop("ssh", None)
-        _no_options(url, options)
-        if ssh is None:
-            ssh = SSHOptions()
-        elif not isinstance(ssh, SSHOptions):
-            raise InvalidArgument(f"ssh= takes an SSHOptions, not {type(ssh).__name__}")
-        return await connect_ssh(url, ssh)
+        return await connect_ssh(
+            url, _backend_options(url, options, "ssh", SSHOptions, "an SSHOptions")
+        )
     if url.scheme == "daytona":
         from .daytona import DaytonaOptions
         from .daytona._transport import DaytonaTransport
 
-        daytona = options.pop("daytona", None)
-        _no_options(url, options)
-        if daytona is None:
-            daytona = DaytonaOptions()
-        elif not isinstance(daytona, DaytonaOptions):
-            raise InvalidArgument(f"daytona= takes a DaytonaOptions, not {type(daytona).__name__}")
+        daytona = _backend_options(url, options, "daytona", DaytonaOptions, "a DaytonaOptions")
         assert url.ident is not None
         return await DaytonaTransport.open(url.ident, daytona)
     raise InvalidArgument(f"the {url.scheme} backend is not available yet")
+
+
+def _backend_options(
+    url: SandboxURL, options: dict[str, Any], key: str, cls: type[T], what: str
+) -> T:
+    """The ``key=`` options object (default ``cls()``); anything else is an error."""
+    value = options.pop(key, None)
+    _no_options(url, options)
+    if value is None:
+        return cls()
+    if not isinstance(value, cls):
+        raise InvalidArgument(f"{key}= takes {what}, not {type(value).__name__}")
+    return value
 
 
 def _no_options(url: SandboxURL, options: dict[str, Any]) -> None:
