@@ -32,6 +32,7 @@ from ..._errors import (
     HostKeyRejected,
     HostUnreachable,
 )
+from . import _fastpath
 from ._options import SSHOptions
 
 __all__ = ["Conn", "Pool"]
@@ -257,7 +258,9 @@ class Pool:
             kw["port"] = self.port
         where = self.where
         try:
-            return await asyncssh.connect(self.host, client_factory=lambda: _Client(conn), **kw)
+            ssh = await asyncssh.connect(self.host, client_factory=lambda: _Client(conn), **kw)
+            _fastpath.install(ssh)  # here, on the loop thread that reads the socket
+            return ssh
         except asyncssh.HostKeyNotVerifiable as exc:
             raise HostKeyRejected(
                 f"the host key of {where} was rejected ({exc.reason}); add it to known_hosts, "
