@@ -27,6 +27,7 @@ class _Collector:
         self.done = anyio.Event()
 
     async def drain(self, stream: ByteReceiveStream | None) -> None:
+        """Read ``stream`` to its end; may be called again after a cancelled call."""
         try:
             if stream is None:
                 return
@@ -45,8 +46,7 @@ class _Collector:
                     self.truncated = True
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
             pass
-        finally:
-            self.done.set()
+        self.done.set()  # not when cancelled: the stream has not ended
 
 
 async def _feed(stdin: ByteSendStream, data: bytes | None) -> None:
@@ -103,15 +103,17 @@ async def _run_exec(
     if not input:
         await _feed(raw.stdin, None)  # EOF at once; no task needed
     async with anyio.create_task_group() as tg:
-        tg.start_soon(out.drain, raw.stdout)
+        # stdout is read here, stderr by one task: a task fewer to start per exec.
         tg.start_soon(err.drain, raw.stderr)
         if input:
             tg.start_soon(_feed, raw.stdin, input)
         with anyio.move_on_after(math.inf if timeout is None else timeout):
+            await out.drain(raw.stdout)
             status = await raw.wait()
-            for collector in (out, err):
-                if not collector.done.is_set():
-                    await collector.done.wait()
+            if not err.done.is_set():
+                await err.done.wait()
+        if status is None:
+            status = raw.poll()
         if status is None or not (out.done.is_set() and err.done.is_set()):
             # Timed out. A process that already exited with its pipes held open by a
             # daemonised grandchild did not itself time out.
@@ -122,7 +124,8 @@ async def _run_exec(
             else:
                 await raw.signal(signal.SIGKILL)  # sweep the group members holding the pipes
             with anyio.move_on_after(_DRAIN_AFTER_KILL):
-                await out.done.wait()
+                if not out.done.is_set():
+                    await out.drain(raw.stdout)
                 await err.done.wait()
         tg.cancel_scope.cancel()
     assert status is not None

@@ -112,8 +112,8 @@ class Sandbox:
         process group and returns a result with ``timed_out=True``. Output beyond
         ``max_output_bytes`` per stream is read and discarded, and flagged truncated.
         """
-        spec = LaunchSpec(check_argv(cmd, args), check_cwd(cwd), check_env(env))
         data = check_input(input)
+        spec = LaunchSpec(check_argv(cmd, args), check_cwd(cwd), check_env(env), stdin=bool(data))
         limit = check_timeout("timeout", timeout)
         cap = check_size_limit("max_output_bytes", max_output_bytes)
         raw = await self._start(spec)

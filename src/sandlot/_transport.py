@@ -8,7 +8,9 @@ Contract for a :class:`RawProcess`:
 
 * ``stdout``/``stderr`` raise ``anyio.EndOfStream`` at the end and keep every byte the
   process wrote, even after it exited; ``stderr`` is ``None`` for a pty.
-* ``stdin.aclose()`` delivers EOF.
+* ``stdin.aclose()`` delivers EOF. When ``spec.stdin`` is False the caller never writes
+  and closes ``stdin`` at once: a backend may start the process reading ``/dev/null``
+  and make ``stdin`` a closed stream, saving the EOF round trip.
 * ``wait_ready()`` returns once the command is running, or raises
   :class:`CommandNotFound` / :class:`LaunchError`; it may be called many times.
 * ``wait()`` returns the :class:`ExitStatus` (also for a failed launch: 127 for a missing
@@ -32,7 +34,7 @@ from anyio.abc import ByteReceiveStream, ByteSendStream
 from ._errors import LaunchError
 from ._records import Capabilities, ExitStatus, TerminalSize
 
-__all__ = ["FailedLaunch", "LaunchSpec", "RawProcess", "Transport"]
+__all__ = ["ClosedInput", "FailedLaunch", "LaunchSpec", "RawProcess", "Transport"]
 
 
 @attrs.frozen
@@ -43,6 +45,18 @@ class LaunchSpec:
     cwd: str | None = None
     env: Mapping[str, str] = attrs.field(factory=dict, eq=False)
     pty: TerminalSize | None = None
+    #: False when nothing will be written to stdin (see the module docstring).
+    stdin: bool = True
+
+
+class ClosedInput(ByteSendStream):
+    """The stdin of a process started reading ``/dev/null``: already at EOF."""
+
+    async def send(self, item: bytes) -> None:
+        raise anyio.ClosedResourceError
+
+    async def aclose(self) -> None:
+        await anyio.lowlevel.checkpoint()
 
 
 class RawProcess(abc.ABC):

@@ -46,7 +46,9 @@ async def test_env_adds_to_the_inherited_environment(sb: sandlot.Sandbox) -> Non
 async def test_no_input_means_eof(sb: sandlot.Sandbox) -> None:
     with anyio.fail_after(30):
         r = await sb.exec("cat")
+        empty = await sb.exec("cat", input=b"")
     assert r.exit.code == 0 and r.stdout == b""
+    assert empty.exit.code == 0 and empty.stdout == b""
 
 
 async def test_binary_output_is_byte_exact(sb: sandlot.Sandbox) -> None:

@@ -11,7 +11,7 @@ from anyio.abc import Process as AnyioProcess
 
 from .._errors import CommandNotFound, FileError, FileNotFound, LaunchError
 from .._records import Capabilities, ExitStatus
-from .._transport import FailedLaunch, LaunchSpec, RawProcess, Transport
+from .._transport import ClosedInput, FailedLaunch, LaunchSpec, RawProcess, Transport
 from ._local_pty import start_pty
 
 
@@ -34,8 +34,8 @@ def signal_group(pgid: int, sig: _signal.Signals) -> None:
 class LocalProcess(RawProcess):
     def __init__(self, proc: AnyioProcess) -> None:
         self._proc = proc
-        assert proc.stdin and proc.stdout and proc.stderr
-        self.stdin = proc.stdin
+        assert proc.stdout and proc.stderr
+        self.stdin = proc.stdin or ClosedInput()
         self.stdout = proc.stdout
         self.stderr = proc.stderr
 
@@ -75,7 +75,7 @@ class LocalTransport(Transport):
             with anyio.CancelScope(shield=True):
                 proc = await anyio.open_process(
                     list(spec.argv),
-                    stdin=subprocess.PIPE,
+                    stdin=subprocess.PIPE if spec.stdin else subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     cwd=spec.cwd,

@@ -56,7 +56,10 @@ def build_command(spec: LaunchSpec) -> str:
         )
     parts.append(check)
     parts.append("printf '\\036sandlot:ok:%s\\n' $$ >&2")
-    parts.append("exec " + " ".join(quote(a) for a in spec.argv))
+    # Without input, /dev/null spares sending EOF on the channel.
+    parts.append(
+        "exec " + " ".join(quote(a) for a in spec.argv) + ("" if spec.stdin else " </dev/null")
+    )
     return "; ".join(parts)
 
 

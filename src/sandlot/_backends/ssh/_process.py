@@ -200,7 +200,7 @@ class _Stdin(ByteSendStream):
             # On a terminal, EOF is ^D at the start of a line, as the local backend does.
             with contextlib.suppress(anyio.BrokenResourceError, ConnectionLost):
                 await self.send(b"\x04")
-        else:
+        elif p.spec.stdin:  # else the command reads /dev/null: no EOF to send
             p.bridge.call_soon(p.write_eof)
         self._closed = True
         await anyio.lowlevel.checkpoint()
