@@ -126,6 +126,7 @@ class Pool:
         self._opening = anyio.Lock()
         self._token = bridge.caller_token()
         self._closed = False
+        self._released_at = -math.inf
 
     @property
     def where(self) -> str:
@@ -152,6 +153,8 @@ class Pool:
                 continue
             if self._opening.locked():
                 continue
+            if anyio.current_time() - self._released_at < _GROW_AFTER:
+                continue  # channels are turning over: the queue moves, a connection costs more
             async with self._opening:
                 try:
                     conn = await self.connect()
@@ -181,6 +184,7 @@ class Pool:
 
     def release(self, conn: Conn) -> None:
         conn.free += 1
+        self._released_at = anyio.current_time()
         self._wake_one()
 
     def _notify(self) -> None:
