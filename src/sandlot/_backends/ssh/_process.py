@@ -200,8 +200,11 @@ class _Stdin(ByteSendStream):
             # On a terminal, EOF is ^D at the start of a line, as the local backend does.
             with contextlib.suppress(anyio.BrokenResourceError, ConnectionLost):
                 await self.send(b"\x04")
-        elif p.spec.stdin:  # else the command reads /dev/null: no EOF to send
+        elif p.spec.stdin:
             p.bridge.call_soon(p.write_eof)
+        else:
+            self._closed = True
+            return  # the command reads /dev/null: nothing to send, nothing to wait for
         self._closed = True
         await anyio.lowlevel.checkpoint()
 
@@ -403,4 +406,4 @@ class SSHProcess(RawProcess):
         if not self._closed:
             self._closed = True
             self.bridge.call_soon(self.close)
-        await anyio.lowlevel.checkpoint()
+        # No checkpoint: callers (exec's cleanup, Process.aclose) have their own.
