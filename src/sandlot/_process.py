@@ -26,13 +26,24 @@ async def terminate_tree(raw: RawProcess, grace: float) -> None:
     try:
         await raw.signal(_signal.SIGTERM)
         with anyio.move_on_after(grace):
-            await raw.wait()
+            if not await _observe_exit(raw):
+                await anyio.sleep_forever()  # the exit cannot be seen: give it all the grace
         # SIGKILL even when the leader is gone: it sweeps what is left of the group.
         await raw.signal(_signal.SIGKILL)
         with anyio.move_on_after(_FINAL_WAIT):
-            await raw.wait()
+            await _observe_exit(raw)
     except ConnectionLost:
-        pass
+        pass  # not even a new connection reaches the host
+
+
+async def _observe_exit(raw: RawProcess) -> bool:
+    """Wait for the exit; False when the link that would report it is lost (the process
+    may run on, and signals still reach it over a new connection)."""
+    try:
+        await raw.wait()
+    except ConnectionLost:
+        return False
+    return True
 
 
 class _Running:

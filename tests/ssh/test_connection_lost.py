@@ -78,3 +78,18 @@ async def test_every_pending_call_fails_and_the_sandbox_reconnects(sshd: Sshd, u
             assert not r.timed_out, f"process group {pgid} survived the lost connection"
         assert (await sb.exec("echo", ["back"])).stdout == b"back\n"
     os.unlink(marker)
+
+
+async def test_a_process_ignoring_sigterm_is_killed_after_the_connection_died(sshd: Sshd) -> None:
+    """After the loss nothing reports the exit: the grace runs out and SIGKILL follows."""
+    async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=sshd.options(), kill_grace=0.2) as sb:
+        proc = await sb.spawn("sh", ["-c", "trap '' TERM; echo $$; exec sleep 60"])
+        pgid = (await proc.stdout.receive()).strip().decode()
+        kill_connections(sshd)
+        with anyio.fail_after(LOST_WITHIN), pytest.raises(sandlot.ConnectionLost):
+            await proc.exit
+        with anyio.fail_after(5):
+            await proc.aclose()
+        gone = f"while kill -0 -{pgid} 2>/dev/null; do sleep 0.05; done"
+        r = await sb.exec("sh", ["-c", gone], timeout=5)
+        assert not r.timed_out, f"process group {pgid}, deaf to SIGTERM, survived"
