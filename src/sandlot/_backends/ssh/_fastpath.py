@@ -205,13 +205,15 @@ def install(conn: asyncssh.SSHClientConnection) -> bool:
             return False
         if pktlen > c._max_recv_pktlen or pktlen < 16:
             return slow()  # type: ignore[no-any-return]
-        view = memoryview(b)
+        view = memoryview(b)  # released before anything can resize b
         try:
             pt = aead.decrypt(st.cipher._iv, view[o + 4 : end], view[o : o + 4])
         except InvalidTag:
-            return slow()  # type: ignore[no-any-return]  # which raises the MAC error
+            pt = None
         finally:
             view.release()
+        if pt is None:
+            return slow()  # type: ignore[no-any-return]  # which raises the MAC error
         stop = len(pt) - pt[0]  # the end of the payload, before the padding
         kind = pt[1]
         if kind == _MSG_CHANNEL_DATA:
