@@ -141,3 +141,41 @@ async def test_install_refuses_unknown_versions_and_leaves_others_alone(
             assert run.stdout == bytes(3000000)
         st = _fastpath._state(fast)
         assert st is not None and st.packets >= 3000000 // 32768
+
+
+async def echo_both(conn: asyncssh.SSHClientConnection) -> None:
+    """4 MiB of stdin back on stdout and stderr, byte-exact."""
+    data = random.Random(7).randbytes(4 << 20)
+    with anyio.fail_after(60):
+        run = await conn.run("tee /dev/stderr", input=data, encoding=None, check=True)
+    assert run.stdout == data
+    assert run.stderr == data
+
+
+@ASYNCIO_ONLY
+async def test_compression_keeps_asyncssh_path(sshd: Sshd) -> None:
+    async with await connect(sshd, compression_algs=["zlib@openssh.com"]) as conn:
+        assert conn.get_extra_info("recv_compression") == "zlib@openssh.com"
+        assert _fastpath.install(conn)
+        await echo_both(conn)
+        st = _fastpath._state(conn)
+    assert st is not None and st.keys == 1 and st.packets == 0
+
+
+@ASYNCIO_ONLY
+async def test_packet_logging_keeps_asyncssh_path(sshd: Sshd) -> None:
+    # From debug level 2 asyncssh logs every data packet: its own path keeps those logs.
+    from asyncssh.logging import SSHLogger
+
+    async with await connect(sshd) as conn:
+        assert _fastpath.install(conn)
+        level = SSHLogger._debug_level
+        asyncssh.set_debug_level(2)
+        try:
+            await echo_both(conn)
+        finally:
+            asyncssh.set_debug_level(level)
+        st = _fastpath._state(conn)
+        assert st is not None and st.packets == 0
+        await echo_both(conn)
+        assert st.packets >= 2 * 4 * 32
