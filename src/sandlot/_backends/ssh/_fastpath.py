@@ -18,8 +18,12 @@ pause/resume buffering, unchanged). Every other packet, and any packet failing a
 handler, which decrypts it again and raises its own errors; nothing is consumed before
 that decision. It relies on asyncssh internals, so it installs only on the asyncssh
 versions it was tested with and only if every private name it uses is present;
-otherwise the connection keeps asyncssh's path. Overrides are instance attributes: other
-asyncssh connections in the process are unaffected.
+otherwise the connection keeps asyncssh's path, as it does while asyncssh's debug level
+(2+) logs every packet. Overrides are instance attributes: other asyncssh connections in
+the process are unaffected.
+
+Figures (``bench/ssh_cpu.py``, 2 cores): ~0.7 s of CPU per GiB instead of ~1.2-1.3 s, and
+``exec`` stdout at ~1200 MiB/s on asyncio (``bench/ssh.py``; docs/benchmarks.md).
 """
 
 from __future__ import annotations
