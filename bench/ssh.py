@@ -120,6 +120,18 @@ def paramiko_true(client: Any) -> None:
     stdout.channel.recv_exit_status()
 
 
+async def bare_session(conn: asyncssh.SSHClientConnection, command: str) -> None:
+    """The least any client can do: open a session, run ``command``, wait for the close."""
+    done = asyncio.get_running_loop().create_future()
+
+    class Bare(asyncssh.SSHClientSession[bytes]):
+        def connection_lost(self, exc: Exception | None) -> None:
+            done.set_result(None)
+
+    await conn.create_session(Bare, command, encoding=None)
+    await done
+
+
 Timer = Callable[[], Awaitable[float]]
 
 
@@ -170,8 +182,9 @@ async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, 
             from sandlot._backends.ssh._launcher import build_command
             from sandlot._transport import LaunchSpec
 
-            launcher = build_command(LaunchSpec(("true",)))
+            launcher = build_command(LaunchSpec(("true",), stdin=False))
             lat["asyncssh-launcher"] = lambda: timed(lambda: conn.run(launcher))
+            lat["floor"] = lambda: timed(lambda: bare_session(conn, launcher))
             lat["paramiko"] = lambda: timed(lambda: anyio.to_thread.run_sync(paramiko_true, client))
         medians = await interleave(lat, runs)
         ssh_cmd = [*srv.ssh_argv(), "true"]
@@ -264,6 +277,7 @@ async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, 
     for k, label in (("asyncssh", "raw asyncssh conn.run('true') (asyncio; a shell builtin)"),
                      ("asyncssh-exec", "raw asyncssh conn.run('exec true') (runs the program)"),
                      ("asyncssh-launcher", "raw asyncssh conn.run(<sandlot's launcher line>)"),
+                     ("floor", "floor: bare asyncssh session, sandlot's launcher line, no I/O"),
                      ("paramiko", "paramiko exec_command, TCP_NODELAY"),
                      ("ssh", "`ssh host true`, new connection each time")):  # fmt: skip
         if k in raw:
