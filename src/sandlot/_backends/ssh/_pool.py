@@ -242,10 +242,6 @@ class Pool:
                 await self.bridge.call(close_all)
 
     # -- loop side (each hops back to the caller) --
-    def channel_closed(self, conn: Conn) -> None:
-        with contextlib.suppress(RuntimeError):  # the caller's loop has finished
-            self.bridge.to_caller(self._token, self.release, conn)
-
     def connection_closed(self, conn: Conn) -> None:
         def dead() -> None:
             conn.alive = False

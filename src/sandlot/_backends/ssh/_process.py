@@ -51,30 +51,33 @@ class _Link:
         self.lock = threading.Lock()
         self.bridge = bridge
         self.token = bridge.caller_token()
-        self._pending: list[anyio.Event] = []  # loop side only
+        self._pending: list[Callable[[], object]] = []  # loop side only
 
     def wake(self, event: anyio.Event | None) -> None:
         """From the loop side: set ``event`` in the caller's loop."""
-        if event is None:
-            return
+        if event is not None:
+            self.call(event.set)
+
+    def call(self, fn: Callable[[], object]) -> None:
+        """From the loop side: run ``fn()`` in the caller's loop."""
         if self.bridge.native:
-            event.set()
+            fn()
             return
-        # One hop for everything this socket read produced (data, EOF, exit, close):
-        # each hop costs the caller's loop a wake-up.
-        self._pending.append(event)
+        # One hop for everything this socket read produced (data, EOF, exit, close, the
+        # freed channel): each hop costs the caller's loop a wake-up.
+        self._pending.append(fn)
         if len(self._pending) == 1:
             self.bridge.loop.call_soon(self._hop)
 
     def _hop(self) -> None:
-        events, self._pending = self._pending, []
+        calls, self._pending = self._pending, []
         with contextlib.suppress(RuntimeError):  # the caller's loop has finished
-            self.bridge.to_caller(self.token, _set_all, events)
+            self.bridge.to_caller(self.token, _call_all, calls)
 
 
-def _set_all(events: list[anyio.Event]) -> None:
-    for event in events:
-        event.set()
+def _call_all(calls: list[Callable[[], object]]) -> None:
+    for fn in calls:
+        fn()
 
 
 class _Inbox(ByteReceiveStream):
@@ -271,6 +274,7 @@ class SSHProcess(RawProcess):
         self._exited = anyio.Event()
         self._lost: BaseException | None = None
         self._closed = False
+        self.channel_gone = False  # set on the loop side when the channel has closed
         self.can_write = asyncio.Event()  # loop side: False while the SSH window is full
         self.can_write.set()
 
@@ -330,9 +334,10 @@ class SSHProcess(RawProcess):
             self.can_write.set()
         else:
             self.on_eof(None)
+        self.channel_gone = True
         self._link.wake(self.started)
         self._link.wake(self._exited)
-        self.conn.pool.channel_closed(self.conn)
+        self._link.call(lambda: self.conn.pool.release(self.conn))
 
     def _drained(self) -> None:  # caller side: resume the channel once neither is full
         def resume() -> None:
@@ -405,5 +410,6 @@ class SSHProcess(RawProcess):
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
-            self.bridge.call_soon(self.close)
+            if not self.channel_gone:  # else the server closed it: no hop to the loop
+                self.bridge.call_soon(self.close)
         # No checkpoint: callers (exec's cleanup, Process.aclose) have their own.
