@@ -48,10 +48,12 @@ async def test_sandlot_connections_take_the_fast_path_byte_exact(sshd: Sshd) -> 
     async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=sshd.options()) as sb:
         await interleaved(sb)
         states = [_fastpath._state(c) for c in conns(sb)]
+        read_sizes = {c._transport.max_size for c in conns(sb)}
     assert states and all(st is not None for st in states)
     # 2 x 20 MiB in <= 32 KiB packets: stdout (DATA) and stderr (EXTENDED_DATA) both count.
     assert sum(st.packets for st in states if st) >= 2 * REPEAT * 32
     assert [st.keys for st in states if st] == [1] * len(states)
+    assert read_sizes == {1 << 20}  # fewer, larger socket reads
 
 
 @pytest.mark.parametrize("cipher", ["aes128-ctr", "chacha20-poly1305@openssh.com"])
