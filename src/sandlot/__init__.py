@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._backends.daytona import DaytonaOptions
 from ._backends.daytona import create_sandbox as create_daytona_sandbox
 from ._backends.daytona import delete_sandbox as delete_daytona_sandbox
+from ._backends.daytona import stop_sandbox as stop_daytona_sandbox
 from ._backends.ssh import SSHOptions
 from ._errors import (
     AuthenticationFailed,
@@ -84,4 +85,5 @@ __all__ = [
     "create_daytona_sandbox",
     "delete_daytona_sandbox",
     "open_sandbox",
+    "stop_daytona_sandbox",
 ]

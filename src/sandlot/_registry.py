@@ -188,21 +188,32 @@ class SandboxRegistry:
         from ._sandbox import open_sandbox
 
         record = await self.get(sandbox_id)
+        async with self._errors_recorded(record.id), open_sandbox(record.url, **options) as sb:
+            if record.status != "active":
+                await self._update(record.id, status="active", error=None)
+            yield sb
+
+    @asynccontextmanager
+    async def _errors_recorded(self, sid: str) -> AsyncIterator[None]:
+        """A failure reaching the sandbox (not bad input) puts the record in ``error``."""
         try:
-            async with open_sandbox(record.url, **options) as sandbox:
-                if record.status != "active":
-                    await self._update(record.id, status="active", error=None)
-                yield sandbox
+            yield
         except SandlotError as exc:
             if not isinstance(exc, InvalidArgument):
-                await self._update(record.id, status="error", error=str(exc))
+                await self._update(sid, status="error", error=str(exc))
             raise
 
-    async def stop(self, sandbox_id: str) -> SandboxRecord:
-        """Mark the sandbox stopped (the record only: a Daytona sandbox keeps running until
-        stopped through Daytona)."""
+    async def stop(self, sandbox_id: str, **options: Any) -> SandboxRecord:
+        """Stop the sandbox and mark it stopped. A Daytona sandbox is stopped through the
+        SDK (``daytona=DaytonaOptions(...)``) and started again by :meth:`open`; for a
+        host (local, SSH) only the record changes."""
         record = await self.get(sandbox_id)
-        await self._update(record.id, status="stopped")
+        if record.provider == "daytona" and record.provider_id is not None:
+            from ._backends.daytona import stop_sandbox
+
+            async with self._errors_recorded(record.id):
+                await stop_sandbox(record.provider_id, options.get("daytona"))
+        await self._update(record.id, status="stopped", error=None)
         return await self.get(record.id)
 
     async def remove(self, sandbox_id: str) -> None:

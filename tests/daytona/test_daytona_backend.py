@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import anyio
@@ -105,6 +107,39 @@ async def test_create_open_and_delete_a_sandbox(
     with pytest.raises(sandlot.SandboxNotFound):
         async with sandlot.open_sandbox(f"daytona://{sid}", daytona=opts):
             pass
+
+
+def sandbox_state(server: daytona_server.LocalDaytona, ident: str) -> str:
+    """The control plane's view, asked directly (not through sandlot)."""
+    request = urllib.request.Request(
+        f"{server.api_url}/sandbox/{ident}", headers={"Authorization": f"Bearer {server.api_key}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.load(response)["state"])
+
+
+async def test_registry_stop_stops_the_sandbox_and_open_starts_it(
+    daytona_local: daytona_server.LocalDaytona, tmp_path: Path
+) -> None:
+    opts = options(daytona_local)
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    record = await registry.create("daytona://new", daytona=opts)
+    assert record.provider_id is not None
+    ident = record.provider_id
+    try:
+        stopped = await registry.stop(record.id, daytona=opts)
+        assert stopped.status == "stopped" and stopped.error is None
+        assert await anyio.to_thread.run_sync(sandbox_state, daytona_local, ident) == "stopped"
+        async with registry.open(record.id, daytona=opts) as sb:
+            assert (await sb.exec("echo", ["up"])).stdout == b"up\n"
+        assert await anyio.to_thread.run_sync(sandbox_state, daytona_local, ident) == "started"
+        assert (await registry.get(record.id)).status == "active"
+    finally:
+        await sandlot.delete_daytona_sandbox(ident, opts)
+    with pytest.raises(sandlot.SandboxNotFound):
+        await registry.stop(record.id, daytona=opts)  # the sandbox is gone: say so, record it
+    gone = await registry.get(record.id)
+    assert gone.status == "error" and gone.error is not None and ident in gone.error
 
 
 @pytest.mark.parametrize("code", [0, 1, 126, 127, 128, 130, 137, 143, 255])

@@ -584,6 +584,18 @@ class Server:
         del self.sandboxes[sb["id"]]
         return web.json_response({**self.dto(sb), "state": "destroyed"})
 
+    def set_state(self, state: str) -> Handler:
+        """``POST /sandbox/{id}/start`` and ``/stop``: the state changes at once."""
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            sb = self.find(request.match_info["ident"])
+            if sb is None:
+                return error(404, "Sandbox not found")
+            sb["state"] = state
+            return web.json_response(self.dto(sb))
+
+        return handle
+
     async def proxy_url(self, request: web.Request) -> web.StreamResponse:
         return web.json_response({"url": f"http://127.0.0.1:{self.port}/toolbox"})
 
@@ -592,6 +604,8 @@ class Server:
             daemon = self.daemons.get(request.match_info["sandbox"])
             if daemon is None:
                 return error(404, "sandbox not found")
+            if self.sandboxes.get(request.match_info["sandbox"], {}).get("state") != "started":
+                return error(409, "sandbox is not started")  # a stopped sandbox's toolbox
             result: web.StreamResponse = await getattr(daemon, method)(request)
             return result
 
@@ -605,6 +619,8 @@ class Server:
                 web.get("/api/sandbox/{ident}", self.get_sandbox),
                 web.post("/api/sandbox", self.create_sandbox),
                 web.delete("/api/sandbox/{ident}", self.delete_sandbox),
+                web.post("/api/sandbox/{ident}/start", self.set_state("started")),
+                web.post("/api/sandbox/{ident}/stop", self.set_state("stopped")),
                 web.get("/api/sandbox/{ident}/toolbox-proxy-url", self.proxy_url),
                 web.post(tb + "/process/execute", self.toolbox("execute")),
                 web.post(tb + "/process/session", self.toolbox("create_session")),

@@ -12,7 +12,7 @@ from ._options import DaytonaOptions
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["DaytonaOptions", "create_sandbox", "delete_sandbox"]
+__all__ = ["DaytonaOptions", "create_sandbox", "delete_sandbox", "stop_sandbox"]
 
 
 async def create_sandbox(
@@ -33,3 +33,10 @@ async def delete_sandbox(ident: str, options: DaytonaOptions | None = None) -> N
     from ._transport import delete_sandbox
 
     await delete_sandbox(ident, options)
+
+
+async def stop_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
+    """Stop the Daytona sandbox ``ident`` (id or name) through the SDK."""
+    from ._transport import stop_sandbox
+
+    await stop_sandbox(ident, options)

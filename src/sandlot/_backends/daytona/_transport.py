@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import errno
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import anyio
 
@@ -18,6 +18,8 @@ from ._pty import start_pty
 from ._session import start_session
 
 _DEFAULT_API_URL = "https://app.daytona.io/api"
+
+T = TypeVar("T")
 
 
 def _client(options: DaytonaOptions) -> Any:
@@ -120,6 +122,36 @@ def _file_error(exc: Exception, path: str, verb: str) -> SandlotError:
     return FileError(errno.EIO, f"cannot {verb} {path!r}: {detail}")
 
 
+def _checked(options: DaytonaOptions | None) -> DaytonaOptions:
+    opts = options if options is not None else DaytonaOptions()
+    if not isinstance(opts, DaytonaOptions):
+        raise InvalidArgument(f"options must be DaytonaOptions, not {type(opts).__name__}")
+    return opts
+
+
+async def _control(opts: DaytonaOptions, ident: str, op: Callable[[Any], Awaitable[T]]) -> T:
+    """``op(client)`` with a client of its own, on a bridge of its own; SDK errors (about
+    sandbox ``ident``) become sandlot's."""
+    bridge = AsyncioBridge()
+
+    async def run() -> T:
+        client = _client(opts)
+        try:
+            return await op(client)
+        finally:
+            await client.close()
+
+    try:
+        return await bridge.call(run)
+    except SandlotError:
+        raise
+    except Exception as exc:
+        raise opening_error(exc, ident, opts.api_url or _DEFAULT_API_URL) from None
+    finally:
+        with anyio.CancelScope(shield=True):
+            await bridge.aclose()
+
+
 async def create_sandbox(
     options: DaytonaOptions | None = None,
     *,
@@ -128,54 +160,38 @@ async def create_sandbox(
     snapshot: str | None = None,
 ) -> str:
     """Create a Daytona sandbox through the SDK and return its id (for ``daytona://<id>``)."""
-    opts = options if options is not None else DaytonaOptions()
-    if not isinstance(opts, DaytonaOptions):
-        raise InvalidArgument(f"options must be DaytonaOptions, not {type(opts).__name__}")
-    bridge = AsyncioBridge()
+    opts = _checked(options)
 
-    async def create() -> str:
+    async def create(client: Any) -> str:
         from daytona import CreateSandboxFromSnapshotParams
 
-        client = _client(opts)
-        try:
-            params = CreateSandboxFromSnapshotParams(
-                name=name, labels=dict(labels or {}), snapshot=snapshot
-            )
-            sandbox = await client.create(params, timeout=opts.timeout)
-            return str(sandbox.id)
-        finally:
-            await client.close()
+        params = CreateSandboxFromSnapshotParams(
+            name=name, labels=dict(labels or {}), snapshot=snapshot
+        )
+        sandbox = await client.create(params, timeout=opts.timeout)
+        return str(sandbox.id)
 
-    try:
-        return await bridge.call(create)
-    except SandlotError:
-        raise
-    except Exception as exc:
-        raise opening_error(exc, name or "<new>", opts.api_url or _DEFAULT_API_URL) from None
-    finally:
-        with anyio.CancelScope(shield=True):
-            await bridge.aclose()
+    return await _control(opts, name or "<new>", create)
 
 
 async def delete_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
     """Delete the Daytona sandbox ``ident`` (id or name) through the SDK."""
-    opts = options if options is not None else DaytonaOptions()
-    bridge = AsyncioBridge()
+    opts = _checked(options)
 
-    async def delete() -> None:
-        client = _client(opts)
-        try:
-            sandbox = await client.get(ident, request_timeout=opts.timeout)
-            await client.delete(sandbox, timeout=opts.timeout)
-        finally:
-            await client.close()
+    async def delete(client: Any) -> None:
+        sandbox = await client.get(ident, request_timeout=opts.timeout)
+        await client.delete(sandbox, timeout=opts.timeout)
 
-    try:
-        await bridge.call(delete)
-    except SandlotError:
-        raise
-    except Exception as exc:
-        raise opening_error(exc, ident, opts.api_url or _DEFAULT_API_URL) from None
-    finally:
-        with anyio.CancelScope(shield=True):
-            await bridge.aclose()
+    await _control(opts, ident, delete)
+
+
+async def stop_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
+    """Stop the Daytona sandbox ``ident`` (id or name) through the SDK; opening it again
+    starts it."""
+    opts = _checked(options)
+
+    async def stop(client: Any) -> None:
+        sandbox = await client.get(ident, request_timeout=opts.timeout)
+        await client.stop(sandbox, timeout=opts.timeout)
+
+    await _control(opts, ident, stop)
