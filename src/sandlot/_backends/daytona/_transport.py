@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import errno
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 
 from ..._bridge import AsyncioBridge
-from ..._errors import FileError, FileNotFound, InvalidArgument, SandlotError
+from ..._errors import FileError, FileNotFound, SandlotError
 from ..._records import Capabilities
 from ..._transport import LaunchSpec, RawProcess, Transport
+from ._control import DEFAULT_API_URL, sdk_client
 from ._errors import is_connection_error, opening_error, operation_error, status_of
 from ._options import DaytonaOptions
 from ._pty import start_pty
 from ._session import start_session
-
-_DEFAULT_API_URL = "https://app.daytona.io/api"
-
-T = TypeVar("T")
-
-
-def _client(options: DaytonaOptions) -> Any:
-    """An ``AsyncDaytona`` (call on the SDK's loop: it starts tasks there)."""
-    from daytona import AsyncDaytona, DaytonaConfig
-
-    from ..._errors import AuthenticationFailed
-
-    if not options.api_key:
-        raise AuthenticationFailed(
-            "no Daytona API key: set DAYTONA_API_KEY or pass DaytonaOptions(api_key=...)"
-        )
-    config = DaytonaConfig(
-        api_key=options.api_key,
-        api_url=options.api_url or _DEFAULT_API_URL,
-        target=options.target,
-    )
-    return AsyncDaytona(config)
 
 
 class DaytonaTransport(Transport):
@@ -56,10 +34,10 @@ class DaytonaTransport(Transport):
     @classmethod
     async def open(cls, ident: str, options: DaytonaOptions) -> DaytonaTransport:
         bridge = AsyncioBridge()
-        url = options.api_url or _DEFAULT_API_URL
+        url = options.api_url or DEFAULT_API_URL
 
         async def connect() -> tuple[Any, Any]:
-            client = _client(options)
+            client = sdk_client(options)
             try:
                 sandbox = await client.get(ident, request_timeout=options.timeout)
                 if str(getattr(sandbox, "state", "started")).lower().endswith("stopped"):
@@ -120,78 +98,3 @@ def _file_error(exc: Exception, path: str, verb: str) -> SandlotError:
         return operation_error(exc, f"{verb.rstrip('e')}ing {path!r}")
     detail = str(exc).split(": ", 1)[-1]
     return FileError(errno.EIO, f"cannot {verb} {path!r}: {detail}")
-
-
-def _checked(options: DaytonaOptions | None) -> DaytonaOptions:
-    opts = options if options is not None else DaytonaOptions()
-    if not isinstance(opts, DaytonaOptions):
-        raise InvalidArgument(f"options must be DaytonaOptions, not {type(opts).__name__}")
-    return opts
-
-
-async def _control(opts: DaytonaOptions, ident: str, op: Callable[[Any], Awaitable[T]]) -> T:
-    """``op(client)`` with a client of its own, on a bridge of its own; SDK errors (about
-    sandbox ``ident``) become sandlot's."""
-    bridge = AsyncioBridge()
-
-    async def run() -> T:
-        client = _client(opts)
-        try:
-            return await op(client)
-        finally:
-            await client.close()
-
-    try:
-        return await bridge.call(run)
-    except SandlotError:
-        raise
-    except Exception as exc:
-        raise opening_error(exc, ident, opts.api_url or _DEFAULT_API_URL) from None
-    finally:
-        with anyio.CancelScope(shield=True):
-            await bridge.aclose()
-
-
-async def create_sandbox(
-    options: DaytonaOptions | None = None,
-    *,
-    name: str | None = None,
-    labels: Mapping[str, str] | None = None,
-    snapshot: str | None = None,
-) -> str:
-    """Create a Daytona sandbox through the SDK and return its id (for ``daytona://<id>``)."""
-    opts = _checked(options)
-
-    async def create(client: Any) -> str:
-        from daytona import CreateSandboxFromSnapshotParams
-
-        params = CreateSandboxFromSnapshotParams(
-            name=name, labels=dict(labels or {}), snapshot=snapshot
-        )
-        sandbox = await client.create(params, timeout=opts.timeout)
-        return str(sandbox.id)
-
-    return await _control(opts, name or "<new>", create)
-
-
-async def delete_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
-    """Delete the Daytona sandbox ``ident`` (id or name) through the SDK."""
-    opts = _checked(options)
-
-    async def delete(client: Any) -> None:
-        sandbox = await client.get(ident, request_timeout=opts.timeout)
-        await client.delete(sandbox, timeout=opts.timeout)
-
-    await _control(opts, ident, delete)
-
-
-async def stop_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
-    """Stop the Daytona sandbox ``ident`` (id or name) through the SDK; opening it again
-    starts it."""
-    opts = _checked(options)
-
-    async def stop(client: Any) -> None:
-        sandbox = await client.get(ident, request_timeout=opts.timeout)
-        await client.stop(sandbox, timeout=opts.timeout)
-
-    await _control(opts, ident, stop)

@@ -1,0 +1,115 @@
+"""Daytona's control plane: the SDK client, and creating, stopping and deleting sandboxes.
+
+The SDK is imported only inside these functions, so ``import sandlot`` stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import anyio
+
+from ..._bridge import AsyncioBridge
+from ..._errors import InvalidArgument, SandlotError
+from ._errors import opening_error
+from ._options import DaytonaOptions
+
+__all__ = ["DEFAULT_API_URL", "create_sandbox", "delete_sandbox", "sdk_client", "stop_sandbox"]
+
+DEFAULT_API_URL = "https://app.daytona.io/api"
+
+T = TypeVar("T")
+
+
+def sdk_client(options: DaytonaOptions) -> Any:
+    """An ``AsyncDaytona`` (call on the SDK's loop: it starts tasks there)."""
+    from daytona import AsyncDaytona, DaytonaConfig
+
+    from ..._errors import AuthenticationFailed
+
+    if not options.api_key:
+        raise AuthenticationFailed(
+            "no Daytona API key: set DAYTONA_API_KEY or pass DaytonaOptions(api_key=...)"
+        )
+    config = DaytonaConfig(
+        api_key=options.api_key,
+        api_url=options.api_url or DEFAULT_API_URL,
+        target=options.target,
+    )
+    return AsyncDaytona(config)
+
+
+def _checked(options: DaytonaOptions | None) -> DaytonaOptions:
+    opts = options if options is not None else DaytonaOptions()
+    if not isinstance(opts, DaytonaOptions):
+        raise InvalidArgument(f"options must be DaytonaOptions, not {type(opts).__name__}")
+    return opts
+
+
+async def _control(opts: DaytonaOptions, ident: str, op: Callable[[Any], Awaitable[T]]) -> T:
+    """``op(client)`` with a client of its own, on a bridge of its own; SDK errors (about
+    sandbox ``ident``) become sandlot's."""
+    bridge = AsyncioBridge()
+
+    async def run() -> T:
+        sdk = sdk_client(opts)
+        try:
+            return await op(sdk)
+        finally:
+            await sdk.close()
+
+    try:
+        return await bridge.call(run)
+    except SandlotError:
+        raise
+    except Exception as exc:
+        raise opening_error(exc, ident, opts.api_url or DEFAULT_API_URL) from None
+    finally:
+        with anyio.CancelScope(shield=True):
+            await bridge.aclose()
+
+
+async def create_sandbox(
+    options: DaytonaOptions | None = None,
+    *,
+    name: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    snapshot: str | None = None,
+) -> str:
+    """Create a Daytona sandbox through the SDK and return its id (for ``daytona://<id>``)."""
+    opts = _checked(options)
+
+    async def create(client: Any) -> str:
+        from daytona import CreateSandboxFromSnapshotParams
+
+        params = CreateSandboxFromSnapshotParams(
+            name=name, labels=dict(labels or {}), snapshot=snapshot
+        )
+        sandbox = await client.create(params, timeout=opts.timeout)
+        return str(sandbox.id)
+
+    return await _control(opts, name or "<new>", create)
+
+
+async def delete_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
+    """Delete the Daytona sandbox ``ident`` (id or name) through the SDK."""
+    opts = _checked(options)
+
+    async def delete(client: Any) -> None:
+        sandbox = await client.get(ident, request_timeout=opts.timeout)
+        await client.delete(sandbox, timeout=opts.timeout)
+
+    await _control(opts, ident, delete)
+
+
+async def stop_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
+    """Stop the Daytona sandbox ``ident`` (id or name) through the SDK; opening it again
+    starts it."""
+    opts = _checked(options)
+
+    async def stop(client: Any) -> None:
+        sandbox = await client.get(ident, request_timeout=opts.timeout)
+        await client.stop(sandbox, timeout=opts.timeout)
+
+    await _control(opts, ident, stop)
