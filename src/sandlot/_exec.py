@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
+from collections.abc import Iterator
 
 import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
@@ -58,21 +60,12 @@ async def _feed(stdin: ByteSendStream, data: bytes | None) -> None:
         pass  # the process exited without reading all its input, as subprocess.run allows
 
 
-async def run_exec(
-    raw: RawProcess,
-    argv: tuple[str, ...],
-    *,
-    input: bytes | None,
-    timeout: float | None,
-    max_output_bytes: int | None,
-    grace: float,
-) -> ExecResult:
+@contextlib.contextmanager
+def _connection_lost_once() -> Iterator[None]:
+    """A lost connection fails the pipes and the wait at once: raise it once, unwrapped."""
     try:
-        return await _run_exec(
-            raw, argv, input=input, timeout=timeout, max_output_bytes=max_output_bytes, grace=grace
-        )
+        yield
     except BaseExceptionGroup as group:
-        # A lost connection fails the pipes and the wait at once: raise it once, unwrapped.
         leaves = _leaves(group)
         if leaves and all(isinstance(e, ConnectionLost) for e in leaves):
             raise leaves[0] from None
@@ -86,7 +79,7 @@ def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     return out
 
 
-async def _run_exec(
+async def run_exec(
     raw: RawProcess,
     argv: tuple[str, ...],
     *,
@@ -102,32 +95,33 @@ async def _run_exec(
     timed_out = False
     if not input:
         await _feed(raw.stdin, None)  # EOF at once; no task needed
-    async with anyio.create_task_group() as tg:
-        # stdout is read here, stderr by one task: a task fewer to start per exec.
-        tg.start_soon(err.drain, raw.stderr)
-        if input:
-            tg.start_soon(_feed, raw.stdin, input)
-        with anyio.move_on_after(math.inf if timeout is None else timeout):
-            await out.drain(raw.stdout)
-            status = await raw.wait()
-            if not err.done.is_set():
-                await err.done.wait()
-        if status is None:
-            status = raw.poll()
-        if status is None or not (out.done.is_set() and err.done.is_set()):
-            # Timed out. A process that already exited with its pipes held open by a
-            # daemonised grandchild did not itself time out.
-            if status is None:
-                timed_out = True
-                await terminate_tree(raw, grace)
+    with _connection_lost_once():
+        async with anyio.create_task_group() as tg:
+            # stdout is read here, stderr by one task: a task fewer to start per exec.
+            tg.start_soon(err.drain, raw.stderr)
+            if input:
+                tg.start_soon(_feed, raw.stdin, input)
+            with anyio.move_on_after(math.inf if timeout is None else timeout):
+                await out.drain(raw.stdout)
                 status = await raw.wait()
-            else:
-                await raw.signal(signal.SIGKILL)  # sweep the group members holding the pipes
-            with anyio.move_on_after(_DRAIN_AFTER_KILL):
-                if not out.done.is_set():
-                    await out.drain(raw.stdout)
-                await err.done.wait()
-        tg.cancel_scope.cancel()
+                if not err.done.is_set():
+                    await err.done.wait()
+            if status is None:
+                status = raw.poll()
+            if status is None or not (out.done.is_set() and err.done.is_set()):
+                # Timed out. A process that already exited with its pipes held open by a
+                # daemonised grandchild did not itself time out.
+                if status is None:
+                    timed_out = True
+                    await terminate_tree(raw, grace)
+                    status = await raw.wait()
+                else:
+                    await raw.signal(signal.SIGKILL)  # sweep the group members holding the pipes
+                with anyio.move_on_after(_DRAIN_AFTER_KILL):
+                    if not out.done.is_set():
+                        await out.drain(raw.stdout)
+                    await err.done.wait()
+            tg.cancel_scope.cancel()
     assert status is not None
     return ExecResult(
         argv=argv,

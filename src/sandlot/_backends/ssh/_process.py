@@ -203,13 +203,11 @@ class _Stdin(ByteSendStream):
             # On a terminal, EOF is ^D at the start of a line, as the local backend does.
             with contextlib.suppress(anyio.BrokenResourceError, ConnectionLost):
                 await self.send(b"\x04")
-        elif p.spec.stdin:
+        elif p.spec.stdin:  # else the command reads /dev/null: nothing to send
             p.bridge.call_soon(p.write_eof)
-        else:
-            self._closed = True
-            return  # the command reads /dev/null: nothing to send, nothing to wait for
         self._closed = True
-        await anyio.lowlevel.checkpoint()
+        if p.pty or p.spec.stdin:
+            await anyio.lowlevel.checkpoint()
 
 
 class _Session(asyncssh.SSHClientSession[bytes]):
