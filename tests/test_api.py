@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import subprocess
+import sys
 
 import sandlot
 
@@ -55,3 +57,43 @@ def test_records_are_frozen() -> None:
     else:
         raise AssertionError("ExitStatus is mutable")
     assert attrs.has(sandlot.ExecResult) and attrs.has(sandlot.TerminalSize)
+
+
+def _base_install() -> set[str]:
+    """Top-level modules that ``pip install sandlot`` (no extras) provides: sandlot's
+    declared dependencies and theirs, markers evaluated as for this interpreter."""
+    from importlib.metadata import distribution, packages_distributions
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    dists = {"sandlot"}
+    todo = ["sandlot"]
+    while todo:
+        for text in distribution(todo.pop()).requires or []:
+            req = Requirement(text)
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            if canonicalize_name(req.name) not in dists:
+                dists.add(canonicalize_name(req.name))
+                todo.append(req.name)
+    return {
+        module
+        for module, owners in packages_distributions().items()
+        if any(canonicalize_name(d) in dists for d in owners)
+    }
+
+
+def test_importing_sandlot_needs_only_its_declared_dependencies() -> None:
+    """The README's first command installs no extras: ``import sandlot`` and the CLI must
+    not reach for a package only an extra (or a test tool) brings."""
+    code = (
+        "import sys, sandlot, sandlot._cli\n"
+        "for name, m in list(sys.modules.items()):\n"
+        "    if 'site-packages' in (getattr(m, '__file__', None) or ''):\n"
+        "        print(name.split('.')[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    imported = set(done.stdout.split()) - {"_distutils_hack"}  # setuptools' .pth hook
+    assert imported - _base_install() == set()
