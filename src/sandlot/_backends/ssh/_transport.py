@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal as _signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -24,6 +25,14 @@ from ._process import SSHProcess
 __all__ = ["SSHTransport", "connect"]
 
 T = TypeVar("T")
+
+#: Errors of the connection or channel under an SFTP call, not of the file.
+_CONNECTION_ERRORS = (
+    OSError,
+    asyncssh.DisconnectError,
+    asyncssh.ChannelOpenError,
+    asyncssh.SFTPConnectionLost,
+)
 
 
 class SSHTransport(Transport):
@@ -90,8 +99,10 @@ class SSHTransport(Transport):
                 return await op(conn.ssh, *args)
             except FileError:
                 raise
-            except (OSError, asyncssh.DisconnectError, asyncssh.ChannelOpenError) as exc:
-                raise lost(conn) from exc
+            except (OSError, asyncssh.Error) as exc:
+                if isinstance(exc, _CONNECTION_ERRORS) or conn.ssh.is_closed():
+                    raise lost(conn) from exc
+                raise FileError(errno.EIO, f"SFTP failed: {exc}: {args[0]!r}") from exc
 
         try:
             return await self._bridge.call(run)
