@@ -68,7 +68,9 @@ async def test_connection_lost_mid_transfer_is_connection_lost_and_quiet(
             async with anyio.create_task_group() as tg:
                 tg.start_soon(transfer)
                 path = big_file if op == "read" else target
-                while not open_by(sshd, path):
+                while True:
+                    if open_by(sshd, path):
+                        break
                     await anyio.sleep(0.005)  # a condition to poll: sshd's side is out of sight
                 kill_connections(sshd)
                 lost_at = anyio.current_time()
@@ -80,5 +82,5 @@ async def test_connection_lost_mid_transfer_is_connection_lost_and_quiet(
     out, err = capfd.readouterr()
     for text in (out, err, caplog.text):
         assert "never retrieved" not in text and "Traceback" not in text, text
-    if os.path.exists(target):
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(target)
