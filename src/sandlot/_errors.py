@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import anyio
@@ -130,3 +132,40 @@ class HostKeyRejected(ConnectionFailed):
 
 class ConnectionLost(SandlotError):
     """The connection to the sandbox died; pending calls fail with this."""
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The errors inside (nested) exception groups, or ``[exc]``."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in leaves(sub)]
+    return [exc]
+
+
+def most_telling(exc: BaseException) -> BaseException:
+    """The one error to report for ``exc`` (task groups wrap theirs in groups): when
+    several tasks failed together, a lost connection explains the others."""
+    found = leaves(exc)
+    for kind in (ConnectionLost, ConnectionFailed, SandlotError, Exception):
+        for leaf in found:
+            if isinstance(leaf, kind):
+                return leaf
+    return found[0]
+
+
+@contextlib.contextmanager
+def one_error() -> Iterator[None]:
+    """Turn an exception group escaping a task group inside sandlot into one
+    :class:`SandlotError` (the most telling leaf), the group kept as its ``__cause__``.
+
+    KeyboardInterrupt, SystemExit and cancellation pass through untouched.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        found = leaves(group)
+        if any(not isinstance(leaf, Exception) for leaf in found):
+            raise
+        leaf = most_telling(group)
+        if not isinstance(leaf, SandlotError):
+            raise SandlotError(f"unexpected error: {type(leaf).__name__}: {leaf}") from group
+        raise leaf from group

@@ -8,7 +8,7 @@ from .._errors import (
     ConnectionLost,
     InvalidArgument,
     LaunchError,
-    SandlotError,
+    most_telling,
 )
 
 #: Exit codes, following ssh(1), timeout(1) and the shell.
@@ -45,18 +45,6 @@ def exit_code_for(exc: BaseException) -> int:
     return 1
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
-    return [exc]
-
-
 def leaf(exc: BaseException) -> BaseException:
-    """The error to report from nested exception groups (task groups wrap them): when
-    several tasks failed together, a lost connection explains the others."""
-    leaves = _leaves(exc)
-    for kind in (ConnectionLost, ConnectionFailed, SandlotError, Exception):
-        for found in leaves:
-            if isinstance(found, kind):
-                return found
-    return leaves[0]
+    """The error to report from nested exception groups (task groups wrap them)."""
+    return most_telling(exc)
