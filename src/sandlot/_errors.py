@@ -25,6 +25,7 @@ __all__ = [
     "JobLimitReached",
     "JobStillRunning",
     "LaunchError",
+    "MissingDependency",
     "NotSupported",
     "ProcessExited",
     "ProcessFailed",
@@ -56,6 +57,21 @@ class NotSupported(SandlotError):
         self.feature = feature
         msg = f"the {backend} backend does not support {feature}"
         super().__init__(f"{msg}: {hint}" if hint else msg)
+
+
+class MissingDependency(SandlotError, ImportError):
+    """The backend's optional packages are not installed; the message names the extra."""
+
+    def __init__(self, backend: str, package: str, missing: str | None) -> None:
+        self.backend = self.extra = backend
+        missing = missing or package
+        if missing.split(".")[0] == package:
+            what = f"the {package} package, which is not installed"
+        else:
+            what = f"the {package} package, and its dependency {missing} is not installed"
+        super().__init__(
+            f"the {backend} backend needs {what}: pip install 'sandlot[{backend}]'", name=missing
+        )
 
 
 class LaunchError(SandlotError):
