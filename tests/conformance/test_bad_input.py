@@ -172,9 +172,10 @@ MAX_ARG = 131071
         lambda sb, m: sb.exec("touch", [m, "x" * 300_000]),
         lambda sb, m: sb.exec("touch", [m], env={"BIG": "x" * 300_000}),
         lambda sb, m: sb.spawn("touch", [m, "x" * 300_000]).__aenter__(),
+        lambda sb, m: sb.pty("touch", [m], env={"BIG": "x" * 300_000}).__aenter__(),
         lambda sb, m: sb.exec("touch", [m, *["x" * 1000] * 3000]),  # many: 3 MB in all
     ],
-    ids=["argument", "env value", "spawn", "many arguments"],
+    ids=["argument", "env value", "spawn", "pty", "many arguments"],
 )
 async def test_an_oversized_command_line_is_rejected_and_harms_no_other_process(
     sb: sandlot.Sandbox, scratch: str, oversized: Callable[[sandlot.Sandbox, str], Awaitable[Any]]
