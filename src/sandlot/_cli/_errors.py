@@ -8,7 +8,6 @@ from .._errors import (
     ConnectionLost,
     InvalidArgument,
     LaunchError,
-    most_telling,
 )
 
 #: Exit codes, following ssh(1), timeout(1) and the shell.
@@ -43,8 +42,3 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, ConnectionFailed | ConnectionLost):
         return EXIT_CONNECTION
     return 1
-
-
-def leaf(exc: BaseException) -> BaseException:
-    """The error to report from nested exception groups (task groups wrap them)."""
-    return most_telling(exc)
