@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import anyio
@@ -23,6 +25,7 @@ __all__ = [
     "JobLimitReached",
     "JobStillRunning",
     "LaunchError",
+    "MissingDependency",
     "NotSupported",
     "ProcessExited",
     "ProcessFailed",
@@ -54,6 +57,21 @@ class NotSupported(SandlotError):
         self.feature = feature
         msg = f"the {backend} backend does not support {feature}"
         super().__init__(f"{msg}: {hint}" if hint else msg)
+
+
+class MissingDependency(SandlotError, ImportError):
+    """The backend's optional packages are not installed; the message names the extra."""
+
+    def __init__(self, backend: str, package: str, missing: str | None) -> None:
+        self.backend = self.extra = backend
+        missing = missing or package
+        if missing.split(".")[0] == package:
+            what = f"the {package} package, which is not installed"
+        else:
+            what = f"the {package} package, and its dependency {missing} is not installed"
+        super().__init__(
+            f"the {backend} backend needs {what}: pip install 'sandlot[{backend}]'", name=missing
+        )
 
 
 class LaunchError(SandlotError):
@@ -130,3 +148,40 @@ class HostKeyRejected(ConnectionFailed):
 
 class ConnectionLost(SandlotError):
     """The connection to the sandbox died; pending calls fail with this."""
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The errors inside (nested) exception groups, or ``[exc]``."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in leaves(sub)]
+    return [exc]
+
+
+def most_telling(exc: BaseException) -> BaseException:
+    """The one error to report for ``exc`` (task groups wrap theirs in groups): when
+    several tasks failed together, a lost connection explains the others."""
+    found = leaves(exc)
+    for kind in (ConnectionLost, ConnectionFailed, SandlotError, Exception):
+        for leaf in found:
+            if isinstance(leaf, kind):
+                return leaf
+    return found[0]
+
+
+@contextlib.contextmanager
+def one_error() -> Iterator[None]:
+    """Turn an exception group escaping a task group inside sandlot into one
+    :class:`SandlotError` (the most telling leaf), the group kept as its ``__cause__``.
+
+    KeyboardInterrupt, SystemExit and cancellation pass through untouched.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        found = leaves(group)
+        if any(not isinstance(leaf, Exception) for leaf in found):
+            raise
+        leaf = most_telling(group)
+        if not isinstance(leaf, SandlotError):
+            raise SandlotError(f"unexpected error: {type(leaf).__name__}: {leaf}") from group
+        raise leaf from group

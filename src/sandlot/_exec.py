@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import signal
-from collections.abc import Iterator
 
 import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
-from ._errors import ConnectionLost
+from ._errors import one_error
 from ._process import terminate_tree
 from ._records import ExecResult, ExitStatus
 from ._transport import RawProcess
@@ -60,25 +58,6 @@ async def _feed(stdin: ByteSendStream, data: bytes | None) -> None:
         pass  # the process exited without reading all its input, as subprocess.run allows
 
 
-@contextlib.contextmanager
-def _connection_lost_once() -> Iterator[None]:
-    """A lost connection fails the pipes and the wait at once: raise it once, unwrapped."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        leaves = _leaves(group)
-        if leaves and all(isinstance(e, ConnectionLost) for e in leaves):
-            raise leaves[0] from None
-        raise
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return out
-
-
 async def run_exec(
     raw: RawProcess,
     argv: tuple[str, ...],
@@ -95,7 +74,7 @@ async def run_exec(
     timed_out = False
     if not input:
         await _feed(raw.stdin, None)  # EOF at once; no task needed
-    with _connection_lost_once():
+    with one_error():  # e.g. a lost connection fails the pipes and the wait at once
         async with anyio.create_task_group() as tg:
             # stdout is read here, stderr by one task: a task fewer to start per exec.
             tg.start_soon(err.drain, raw.stderr)

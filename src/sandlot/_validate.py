@@ -118,3 +118,16 @@ def check_mode(mode: object) -> int | None:
     if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777:
         raise InvalidArgument(f"mode must be an int in 0..0o7777, got {mode!r}")
     return mode
+
+
+#: The longest single argument or environment string Linux's exec accepts
+#: (MAX_ARG_STRLEN, 128 KiB, less the terminating NUL).
+MAX_ARG_BYTES = 131071
+
+
+def command_line_too_large(detail: str) -> InvalidArgument:
+    """The error for arguments and environment that exec (or the way there) cannot carry."""
+    return InvalidArgument(
+        f"the command line is too large: {detail}; pass large data as input= (or on stdin) "
+        "or in a file (write_file)"
+    )

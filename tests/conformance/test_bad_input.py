@@ -7,6 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import pytest
 
 import sandlot
@@ -159,3 +160,44 @@ async def test_env_values_never_appear_in_errors(sb: sandlot.Sandbox) -> None:
             await sb.exec("true", env={"TOKEN": bad})  # type: ignore[dict-item]
         assert "s3cret" not in str(info.value)
         assert "environment variable TOKEN" in str(info.value)
+
+
+#: Linux's longest single argument or environment string (MAX_ARG_STRLEN less the NUL).
+MAX_ARG = 131071
+
+
+@pytest.mark.parametrize(
+    "oversized",
+    [
+        lambda sb, m: sb.exec("touch", [m, "x" * 300_000]),
+        lambda sb, m: sb.exec("touch", [m], env={"BIG": "x" * 300_000}),
+        lambda sb, m: sb.spawn("touch", [m, "x" * 300_000]).__aenter__(),
+        lambda sb, m: sb.pty("touch", [m], env={"BIG": "x" * 300_000}).__aenter__(),
+        lambda sb, m: sb.exec("touch", [m, *["x" * 1000] * 3000]),  # many: 3 MB in all
+    ],
+    ids=["argument", "env value", "spawn", "pty", "many arguments"],
+)
+async def test_an_oversized_command_line_is_rejected_and_harms_no_other_process(
+    sb: sandlot.Sandbox, scratch: str, oversized: Callable[[sandlot.Sandbox, str], Awaitable[Any]]
+) -> None:
+    # Over SSH the whole command line travels in one packet: one too large for sshd made it
+    # drop the connection, killing every process on it. It fails alone, with the limit.
+    marker = f"{scratch}/marker"
+    async with sb.spawn("cat") as bystander:
+        await bystander.ready
+        with anyio.fail_after(10), pytest.raises(sandlot.InvalidArgument) as info:
+            await oversized(sb, marker)
+        assert "too large" in str(info.value) and str(MAX_ARG) in str(info.value)
+        assert "input=" in str(info.value)  # says how to pass large data instead
+        with anyio.fail_after(10):
+            await bystander.stdin.send(b"still here\n")
+            assert await bystander.stdout.receive() == b"still here\n"
+            await bystander.stdin.aclose()
+            assert (await bystander.exit).code == 0
+    assert not await exists(sb, marker)
+
+
+async def test_a_large_command_line_under_the_limit_works(sb: sandlot.Sandbox) -> None:
+    big = "y" * 50_000
+    r = await sb.exec("sh", ["-c", 'printf %s "$1$BIG" | wc -c', "sh", big], env={"BIG": big})
+    assert r.stdout.strip() == b"100000"

@@ -25,6 +25,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 import uuid
@@ -233,11 +234,16 @@ class Daemon:
 
     async def run_command(self, session: Session, cmd: Command) -> None:
         async with session.lock:
+            # The real daemon types the command into its session shell: no exec carries
+            # the whole line, so it is not bound by the size of one argument. A file read
+            # by sh is the same.
+            fd, script = tempfile.mkstemp(prefix="daytona-cmd-")
+            with os.fdopen(fd, "w") as f:
+                f.write(cmd.command + "\n")
             try:
                 proc = await asyncio.create_subprocess_exec(
                     "sh",
-                    "-c",
-                    cmd.command,
+                    script,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
@@ -261,6 +267,7 @@ class Daemon:
                 rc = proc.returncode
                 cmd.exit_code = rc if rc is not None and rc >= 0 else -1
             finally:
+                os.unlink(script)
                 cmd.log.close()
                 cmd.done.set()
 

@@ -137,3 +137,44 @@ async def test_ssh_option_must_be_sshoptions() -> None:
     with pytest.raises(sandlot.InvalidArgument, match="ssh= takes an SSHOptions, not dict"):
         async with sandlot.open_sandbox("ssh://root@127.0.0.1:1", ssh={"password": "x"}):
             pass
+
+
+async def test_a_missing_key_file_is_named(sshd: Sshd, tmp_path: os.PathLike[str]) -> None:
+    missing = os.path.join(tmp_path, "no-such-key")
+    with pytest.raises(sandlot.AuthenticationFailed) as info:
+        async with sandlot.open_sandbox(sshd.url("root"), ssh=sshd.options(client_keys=[missing])):
+            pass
+    msg = str(info.value)
+    assert f"cannot read the client key {missing!r}" in msg and "No such file" in msg
+    assert "reach" not in msg  # the host was never the problem
+
+
+async def test_a_changed_host_key_says_changed_and_how_to_update(
+    sshd: Sshd, tmp_path: os.PathLike[str]
+) -> None:
+    # known_hosts has a key for this host, and it is not the one the host shows: the key
+    # changed (or someone is in the middle). Turning checking off is not the advice.
+    other = os.path.join(tmp_path, "known_hosts")
+    old_key = read(keygen(os.path.join(tmp_path, "old_host_key")) + ".pub")
+    write(other, f"[127.0.0.1]:{sshd.port} {old_key}")
+    with pytest.raises(sandlot.HostKeyRejected) as info:
+        async with sandlot.open_sandbox(sshd.url("root"), ssh=sshd.options(known_hosts=other)):
+            pass
+    msg = str(info.value)
+    assert f"the host key of root@127.0.0.1:{sshd.port} CHANGED" in msg
+    assert "man-in-the-middle" in msg
+    assert f"ssh-keygen -R '[127.0.0.1]:{sshd.port}' -f {other}" in msg
+    assert "known_hosts=None" not in msg and "insecure" not in msg
+
+
+async def test_an_unknown_host_key_is_not_called_changed(
+    sshd: Sshd, tmp_path: os.PathLike[str]
+) -> None:
+    other = os.path.join(tmp_path, "known_hosts")
+    write(other, "")  # no key for this host at all
+    with pytest.raises(sandlot.HostKeyRejected) as info:
+        async with sandlot.open_sandbox(sshd.url("root"), ssh=sshd.options(known_hosts=other)):
+            pass
+    msg = str(info.value)
+    assert f"the host key of root@127.0.0.1:{sshd.port} is unknown" in msg
+    assert "CHANGED" not in msg and "known_hosts=None" in msg

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, TypeVar
 
-from .._errors import InvalidArgument
+from .._errors import InvalidArgument, MissingDependency
 from .._transport import Transport
 from .._url import SandboxURL
 
 T = TypeVar("T")
+
+#: The package each backend's extra (``pip install 'sandlot[<backend>]'``) brings, and
+#: the names sandlot uses from it (daytona loads its submodules on first access).
+_EXTRA_PACKAGES = {"ssh": ("asyncssh", ["connect"]), "daytona": ("daytona", ["AsyncDaytona"])}
+
+
+def require_extra(backend: str) -> None:
+    """Import the backend's package now; if it (or a dependency of it) is missing, raise
+    :class:`MissingDependency` naming the extra, not the module Python could not find."""
+    package, names = _EXTRA_PACKAGES[backend]
+    try:
+        module = importlib.import_module(package)
+        for name in names:
+            getattr(module, name)
+    except ImportError as exc:
+        raise MissingDependency(backend, package, exc.name) from exc
 
 
 async def connect(url: SandboxURL, options: dict[str, Any]) -> Transport:
@@ -18,6 +35,8 @@ async def connect(url: SandboxURL, options: dict[str, Any]) -> Transport:
 
         _no_options(url, options)
         return LocalTransport()
+    if url.scheme in _EXTRA_PACKAGES:
+        require_extra(url.scheme)
     if url.scheme == "ssh":
         from .ssh import SSHOptions
         from .ssh._transport import connect as connect_ssh

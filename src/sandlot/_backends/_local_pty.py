@@ -160,7 +160,7 @@ class PtyProcess(RawProcess):
 
 
 def start_pty(spec: LaunchSpec, env: dict[str, str] | None) -> RawProcess:
-    from .local import launch_error
+    from .local import launch_error, refuse_too_large
 
     assert spec.pty is not None
     master, slave = os.openpty()
@@ -181,6 +181,7 @@ def start_pty(spec: LaunchSpec, env: dict[str, str] | None) -> RawProcess:
         )
     except OSError as exc:
         os.close(master)
+        refuse_too_large(exc)
         return FailedLaunch(launch_error(exc, spec), pty=True)
     finally:
         os.close(slave)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal as _signal
 import subprocess
@@ -12,7 +13,17 @@ from anyio.abc import Process as AnyioProcess
 from .._errors import CommandNotFound, FileError, FileNotFound, LaunchError
 from .._records import Capabilities, ExitStatus
 from .._transport import ClosedInput, FailedLaunch, LaunchSpec, RawProcess, Transport
+from .._validate import MAX_ARG_BYTES, command_line_too_large
 from ._local_pty import start_pty
+
+
+def refuse_too_large(exc: OSError) -> None:
+    """Raise E2BIG as the bad input it is (nothing was launched), as every backend does."""
+    if exc.errno == errno.E2BIG:
+        raise command_line_too_large(
+            f"one argument or environment string may hold at most {MAX_ARG_BYTES} bytes, "
+            f"and all of them {os.sysconf('SC_ARG_MAX')} bytes together (exec's limits)"
+        ) from None
 
 
 def launch_error(exc: OSError, spec: LaunchSpec) -> LaunchError:
@@ -83,6 +94,7 @@ class LocalTransport(Transport):
                     start_new_session=True,
                 )
         except OSError as exc:
+            refuse_too_large(exc)
             return FailedLaunch(launch_error(exc, spec))
         return LocalProcess(proc)
 

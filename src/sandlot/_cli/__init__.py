@@ -13,10 +13,10 @@ from typing import Any, NoReturn
 import anyio
 
 from .. import __version__
-from .._errors import SandlotError
+from .._errors import SandlotError, most_telling
 from .._validate import check_timeout
 from ._config import open_target
-from ._errors import CommandFailed, UsageError, exit_code_for, leaf
+from ._errors import CommandFailed, UsageError, exit_code_for
 
 __all__ = ["main"]
 
@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit:
         raise  # --help, --version
     except BaseException as raised:
-        exc = leaf(raised)
+        exc = most_telling(raised)  # task groups wrap errors in groups
         if isinstance(exc, KeyboardInterrupt):
             return 128 + signal.SIGINT
         if not isinstance(exc, Exception):

@@ -8,7 +8,6 @@ from .._errors import (
     ConnectionLost,
     InvalidArgument,
     LaunchError,
-    SandlotError,
 )
 
 #: Exit codes, following ssh(1), timeout(1) and the shell.
@@ -43,20 +42,3 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, ConnectionFailed | ConnectionLost):
         return EXIT_CONNECTION
     return 1
-
-
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
-    return [exc]
-
-
-def leaf(exc: BaseException) -> BaseException:
-    """The error to report from nested exception groups (task groups wrap them): when
-    several tasks failed together, a lost connection explains the others."""
-    leaves = _leaves(exc)
-    for kind in (ConnectionLost, ConnectionFailed, SandlotError, Exception):
-        for found in leaves:
-            if isinstance(found, kind):
-                return found
-    return leaves[0]

@@ -50,6 +50,9 @@ def _checked(options: DaytonaOptions | None) -> DaytonaOptions:
 async def _control(opts: DaytonaOptions, ident: str, op: Callable[[Any], Awaitable[T]]) -> T:
     """``op(client)`` with a client of its own, on a bridge of its own; SDK errors (about
     sandbox ``ident``) become sandlot's."""
+    from .. import require_extra
+
+    require_extra("daytona")
     bridge = AsyncioBridge()
 
     async def run() -> T:

@@ -23,6 +23,12 @@ import secrets
 import shlex
 from collections.abc import Mapping
 
+from ..._validate import MAX_ARG_BYTES, command_line_too_large
+
+#: All arguments and environment strings of one command together: half of Linux's usual
+#: ARG_MAX, leaving room for the environment the sandbox's own shell passes on.
+MAX_TOTAL_BYTES = 1 << 20
+
 # $d: private directory; $1..: argv. The env assignments are only applied to the command.
 _SPAWN = r"""
 set -f
@@ -126,8 +132,25 @@ def spawn_command(argv: tuple[str, ...], cwd: str | None, env: Mapping[str, str]
         "lookup": lookup,
         "setsid": setsid,
     }
+    check_command_line([script, *argv])
     # No exec: a real daemon runs the command inside its session shell, which must survive.
     return "sh -c " + shlex.join([script, "sandlot", *argv])
+
+
+def check_command_line(strings: list[str]) -> None:
+    """Refuse, before anything is sent, what exec in the sandbox would refuse (E2BIG)."""
+    sizes = [len(s.encode()) for s in strings]
+    if max(sizes) > MAX_ARG_BYTES:
+        raise command_line_too_large(
+            f"{max(sizes)} bytes in one argument (the environment travels in the launcher's "
+            f"script, one argument), over Linux's limit of {MAX_ARG_BYTES} bytes for one"
+        )
+    if sum(sizes) > MAX_TOTAL_BYTES:
+        raise command_line_too_large(
+            f"{sum(sizes)} bytes of arguments and environment in all, over sandlot's limit "
+            f"of {MAX_TOTAL_BYTES} for Daytona (exec's limit, ARG_MAX, is usually 2 MiB "
+            f"including the sandbox's own environment; one argument holds {MAX_ARG_BYTES})"
+        )
 
 
 def pty_script(argv: tuple[str, ...], cwd: str | None) -> tuple[str, str]:

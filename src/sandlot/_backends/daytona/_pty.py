@@ -24,7 +24,7 @@ from ..._errors import CommandNotFound, LaunchError, SandlotError
 from ..._records import ExitStatus, TerminalSize
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess
 from ._errors import operation_error
-from ._launcher import PTY_TYPED_LINE, pty_script
+from ._launcher import PTY_TYPED_LINE, check_command_line, pty_script
 from ._pipe import BridgedOutput
 from ._process import BridgedProcess
 
@@ -85,6 +85,8 @@ class PtyProcess(BridgedProcess):
         self.stdout = self._out = BridgedOutput(bridge)
         self.stderr = None
         self._script, self._marker = pty_script(spec.argv, spec.cwd)
+        # The pty shell receives the launcher and the environment as environment strings.
+        check_command_line([self._script, *(f"{k}={v}" for k, v in spec.env.items())])
         self._preamble = bytearray()
         self._found = False
         self._pgid: int | None = None

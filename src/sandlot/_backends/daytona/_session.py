@@ -85,14 +85,14 @@ class SessionProcess(BridgedProcess):
         self._pump: asyncio.Task[None] | None = None
 
     # -- the SDK's loop ------------------------------------------------------------------
-    async def _launch(self, spec: LaunchSpec) -> None:
+    async def _launch(self, command: str) -> None:
         from daytona import SessionExecuteRequest
 
         process = self._sandbox.process
         self._started = asyncio.get_running_loop().create_future()
         await process.create_session(self._sid)
         request = SessionExecuteRequest(
-            command=spawn_command(spec.argv, spec.cwd, spec.env),
+            command=command,
             run_async=True,
             suppress_input_echo=True,
         )
@@ -269,12 +269,13 @@ class SessionProcess(BridgedProcess):
 
 async def start_session(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:
     """Start ``spec`` in a new session; shielded, so a cancelled caller leaves nothing."""
+    command = spawn_command(spec.argv, spec.cwd, spec.env)
     proc = SessionProcess(bridge, sandbox, f"sandlot-{uuid.uuid4().hex}")
     proc._argv0 = spec.argv[0]
     proc._cwd = spec.cwd
     with anyio.CancelScope(shield=True):
         try:
-            await bridge.call(proc._launch, spec)
+            await bridge.call(proc._launch, command)
         except BaseException as exc:
             await bridge.call(proc._close)
             if isinstance(exc, LaunchError):

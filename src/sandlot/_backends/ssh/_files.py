@@ -13,6 +13,8 @@ __all__ = ["read", "write"]
 
 
 async def _error(sftp: asyncssh.SFTPClient, exc: asyncssh.SFTPError, path: str) -> FileError:
+    if isinstance(exc, asyncssh.SFTPConnectionLost):
+        raise exc  # not a file's error: the transport reports the lost connection
     if isinstance(exc, asyncssh.SFTPNoSuchFile | asyncssh.SFTPNoSuchPath):
         return FileNotFound(errno.ENOENT, f"{os.strerror(errno.ENOENT)}: {path!r}")
     if isinstance(exc, asyncssh.SFTPPermissionDenied):

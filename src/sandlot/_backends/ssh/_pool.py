@@ -250,6 +250,53 @@ class Pool:
         with contextlib.suppress(RuntimeError):  # the caller's loop has finished
             self.bridge.to_caller(self._token, dead)
 
+    def _host_key_error(self) -> HostKeyRejected:
+        """Unknown or changed: a known_hosts file with a key for this host means the host
+        showed another one, which may be an attack; never advise turning checks off then."""
+        files = self._known_hosts_files()
+        port = self.port or 22
+        for path in files:
+            try:
+                keys = asyncssh.read_known_hosts(path).match(self.host, "", port)[0]
+            except (OSError, ValueError, asyncssh.Error):
+                continue  # unreadable or malformed: asyncssh reported it as untrusted too
+            if keys:
+                pattern = f"[{self.host}]:{port}" if port != 22 else self.host
+                return HostKeyRejected(
+                    f"the host key of {self.where} CHANGED: {path} holds another key for it. "
+                    "Someone may be intercepting the connection (a man-in-the-middle attack), "
+                    "or the host was reinstalled. Only if you know its new key is genuine, "
+                    f"remove the old one with: ssh-keygen -R '{pattern}' -f {path} "
+                    "(then add the new key to that file)"
+                )
+        listed = ", ".join(files) or "~/.ssh/known_hosts"
+        return HostKeyRejected(
+            f"the host key of {self.where} is unknown (not in {listed}); add it to "
+            "known_hosts, or pass SSHOptions(known_hosts=None) to accept any key (insecure)"
+        )
+
+    def _check_client_keys(self) -> None:
+        """A key file that cannot be read fails as such (asyncssh's error names no file,
+        and looked like an unreachable host)."""
+        for key in self.opts.client_keys or ():
+            if isinstance(key, str):
+                try:
+                    with open(os.path.expanduser(key), "rb"):
+                        pass
+                except OSError as exc:
+                    raise AuthenticationFailed(
+                        f"cannot read the client key {key!r} for {self.where}: {exc.strerror}"
+                    ) from None
+
+    def _known_hosts_files(self) -> list[str]:
+        known = self.opts.known_hosts
+        if known is None:
+            return []
+        if known == "default":
+            default = os.path.expanduser("~/.ssh/known_hosts")
+            return [default] if os.path.exists(default) else []
+        return [os.path.expanduser(p) for p in known]
+
     async def _connect(self, conn: Conn) -> asyncssh.SSHClientConnection:
         kw: dict[str, Any] = self.opts.connect_kwargs()
         if self.user is not None:
@@ -257,15 +304,13 @@ class Pool:
         if self.port is not None:
             kw["port"] = self.port
         where = self.where
+        self._check_client_keys()
         try:
             ssh = await asyncssh.connect(self.host, client_factory=lambda: _Client(conn), **kw)
             _fastpath.install(ssh)  # here, on the loop thread that reads the socket
             return ssh
-        except asyncssh.HostKeyNotVerifiable as exc:
-            raise HostKeyRejected(
-                f"the host key of {where} was rejected ({exc.reason}); add it to known_hosts, "
-                "or pass SSHOptions(known_hosts=None) to accept any key (insecure)"
-            ) from None
+        except asyncssh.HostKeyNotVerifiable:
+            raise self._host_key_error() from None
         except asyncssh.PermissionDenied as exc:
             raise AuthenticationFailed(f"authentication to {where} failed: {exc.reason}") from None
         except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:

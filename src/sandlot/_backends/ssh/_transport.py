@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal as _signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -14,6 +15,7 @@ from ..._errors import ConnectionLost, FileError, InvalidArgument
 from ..._records import Capabilities
 from ..._transport import LaunchSpec, RawProcess, Transport
 from ..._url import SandboxURL
+from ..._validate import MAX_ARG_BYTES, command_line_too_large
 from . import _files
 from ._launcher import build_command, kill_command
 from ._options import SSHOptions
@@ -23,6 +25,14 @@ from ._process import SSHProcess
 __all__ = ["SSHTransport", "connect"]
 
 T = TypeVar("T")
+
+#: Errors of the connection or channel under an SFTP call, not of the file.
+_CONNECTION_ERRORS = (
+    OSError,
+    asyncssh.DisconnectError,
+    asyncssh.ChannelOpenError,
+    asyncssh.SFTPConnectionLost,
+)
 
 
 class SSHTransport(Transport):
@@ -38,12 +48,21 @@ class SSHTransport(Transport):
     async def start(self, spec: LaunchSpec) -> RawProcess:
         command = build_command(spec)
         try:
-            command.encode()  # asyncssh sends it as UTF-8: fail here, before any channel
+            size = len(command.encode())  # asyncssh sends it as UTF-8: check it here
         except UnicodeEncodeError as exc:
             raise InvalidArgument(
                 f"cannot send {exc.object[exc.start : exc.end]!r} to the SSH host: "
                 "the command and environment must be encodable as UTF-8"
             ) from None
+        if size > MAX_ARG_BYTES:
+            # sshd runs it as `$SHELL -c <command>`: one argument, so the remote exec
+            # refuses more (and past sshd's 256 KiB packet limit, sshd drops the whole
+            # connection with every process on it). Refuse it before anything is sent.
+            raise command_line_too_large(
+                f"{size} bytes once quoted for the SSH host (arguments, environment and "
+                f"sandlot's launcher), over its limit of {MAX_ARG_BYTES} bytes (sshd hands "
+                "the whole line to the remote shell as one argument)"
+            )
         for attempt in range(2):
             conn = await self._pool.acquire()
             proc = SSHProcess(spec, conn, self._bridge, self._signal)
@@ -80,8 +99,10 @@ class SSHTransport(Transport):
                 return await op(conn.ssh, *args)
             except FileError:
                 raise
-            except (OSError, asyncssh.DisconnectError, asyncssh.ChannelOpenError) as exc:
-                raise lost(conn) from exc
+            except (OSError, asyncssh.Error) as exc:
+                if isinstance(exc, _CONNECTION_ERRORS) or conn.ssh.is_closed():
+                    raise lost(conn) from exc
+                raise FileError(errno.EIO, f"SFTP failed: {exc}: {args[0]!r}") from exc
 
         try:
             return await self._bridge.call(run)
