@@ -1,4 +1,5 @@
-"""The fast SSH receive path: taken on sandlot's connections, byte-exact on stdout and
+"""The fast SSH receive path: opt-in (``SSHOptions(fast_receive=True)``); by default a
+connection keeps asyncssh's own receive path. When opted in: byte-exact on stdout and
 stderr, across rekeys; asyncssh's own path for other ciphers and unknown versions."""
 
 from __future__ import annotations
@@ -44,8 +45,27 @@ async def interleaved(sb: sandlot.Sandbox) -> None:
     assert hashlib.sha256(result.stderr).hexdigest() == expected
 
 
-async def test_sandlot_connections_take_the_fast_path_byte_exact(sshd: Sshd) -> None:
+async def test_by_default_connections_keep_asyncssh_receive_path(sshd: Sshd) -> None:
+    from asyncssh.connection import SSHConnection
+
+    assert sandlot.SSHOptions().fast_receive is False
     async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=sshd.options()) as sb:
+        await interleaved(sb)
+        cs = conns(sb)
+        assert cs
+        for c in cs:
+            # Nothing _fastpath.install replaces is replaced: asyncssh's buffer, its
+            # bound packet-header handler, asyncio's socket read size.
+            assert _fastpath._state(c) is None
+            assert type(c._inpbuf) is bytes
+            assert "_recv_pkthdr" not in vars(c)
+            assert c._recv_handler.__func__ is SSHConnection._recv_pkthdr
+            assert c._transport.max_size == type(c._transport).max_size
+
+
+async def test_sandlot_connections_take_the_fast_path_byte_exact(sshd: Sshd) -> None:
+    opts = sshd.options(fast_receive=True)
+    async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=opts) as sb:
         await interleaved(sb)
         states = [_fastpath._state(c) for c in conns(sb)]
         read_sizes = {c._transport.max_size for c in conns(sb)}
@@ -58,7 +78,7 @@ async def test_sandlot_connections_take_the_fast_path_byte_exact(sshd: Sshd) -> 
 
 @pytest.mark.parametrize("cipher", ["aes128-ctr", "chacha20-poly1305@openssh.com"])
 async def test_other_ciphers_keep_asyncssh_path(sshd: Sshd, cipher: str) -> None:
-    opts = sshd.options(ciphers=[cipher])
+    opts = sshd.options(ciphers=[cipher], fast_receive=True)
     async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=opts) as sb:
         await interleaved(sb)
         states = [_fastpath._state(c) for c in conns(sb)]
