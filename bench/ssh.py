@@ -6,7 +6,8 @@ Starts a throwaway OpenSSH sshd on 127.0.0.1 (root needed, like the test fixture
 measures, on asyncio and on trio: sequential ``exec true`` latency (median), stdout
 throughput of ``head -c N /dev/zero`` and the wall time of 100 concurrent ``exec``.
 Contenders: raw asyncssh (same connection reuse, same cipher), the ``ssh`` command (a
-new connection each time), paramiko with TCP_NODELAY. Samples are interleaved (latency in
+new connection each time), paramiko with TCP_NODELAY; for stdout also sandlot with the
+experimental ``SSHOptions(fast_receive=True)``. Samples are interleaved (latency in
 rotating blocks) so the load of a shared machine hits every contender alike.
 """
 
@@ -71,9 +72,9 @@ class Server:
         self.key = f"{d}/client"
         self.known_hosts = f"{d}/known_hosts"
 
-    def options(self) -> sandlot.SSHOptions:
+    def options(self, **kw: Any) -> sandlot.SSHOptions:
         return sandlot.SSHOptions(
-            known_hosts=self.known_hosts, client_keys=[self.key], agent=False, config=[]
+            known_hosts=self.known_hosts, client_keys=[self.key], agent=False, config=[], **kw
         )
 
     @property
@@ -169,8 +170,12 @@ def table(title: str, rows: list[tuple[str, str, str]]) -> None:
 
 async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, float]) -> None:
     """One anyio backend; ``raw`` carries the asyncio-only contenders' figures."""
-    async with sandlot.open_sandbox(srv.url, ssh=srv.options()) as sb:
+    async with (
+        sandlot.open_sandbox(srv.url, ssh=srv.options()) as sb,
+        sandlot.open_sandbox(srv.url, ssh=srv.options(fast_receive=True)) as fast_sb,
+    ):
         await sb.exec("true")  # warm up
+        await fast_sb.exec("true")
         lat: dict[str, Timer] = {"sandlot": lambda: timed(lambda: sb.exec("true"))}
         if backend == "asyncio":
             conn = await raw_connect(srv)
@@ -194,9 +199,9 @@ async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, 
             )
             raw.update({k: v for k, v in medians.items() if k != "sandlot"})
 
-        async def ours_stream() -> float:
+        async def ours_stream(box: sandlot.Sandbox) -> float:
             t0 = time.perf_counter()  # launch included, as for every contender
-            async with sb.spawn("head", ["-c", str(size), "/dev/zero"]) as p:
+            async with box.spawn("head", ["-c", str(size), "/dev/zero"]) as p:
                 n = 0
                 while True:
                     try:
@@ -206,7 +211,10 @@ async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, 
                 assert n == size
                 return time.perf_counter() - t0
 
-        stream: dict[str, Timer] = {"sandlot": ours_stream}
+        stream: dict[str, Timer] = {
+            "sandlot": lambda: ours_stream(sb),
+            "sandlot-fast": lambda: ours_stream(fast_sb),
+        }
         if backend == "asyncio":
 
             async def raw_stream() -> float:
@@ -231,7 +239,7 @@ async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, 
         mib = size / (1 << 20)
         rates = {k: mib / v for k, v in best.items()}
         if backend == "asyncio":
-            raw.update({f"rate-{k}": v for k, v in rates.items() if k != "sandlot"})
+            raw.update({f"rate-{k}": v for k, v in rates.items() if not k.startswith("sandlot")})
 
         async def ours_100() -> float:
             async def one(i: int) -> None:
@@ -283,6 +291,9 @@ async def bench(srv: Server, runs: int, size: int, backend: str, raw: dict[str, 
         if k in raw:
             rows.append((label, f"{raw[k] * ms:.2f} ms", f"{medians['sandlot'] / raw[k]:.2f}"))
     rows.append((f"stdout {mib:.0f} MiB, sandlot", f"{rates['sandlot']:.0f} MiB/s", "1.00"))
+    fast = rates["sandlot-fast"]
+    rows.append(("sandlot, SSHOptions(fast_receive=True) (experimental)", f"{fast:.0f} MiB/s",
+                 f"{rates['sandlot'] / fast:.2f}"))  # fmt: skip
     ssh_label = f"`ssh -c {CIPHER} host 'head -c N /dev/zero' > /dev/null`"
     for k, label in (("asyncssh", f"raw asyncssh, {CIPHER}, 1 MiB reads"), ("ssh", ssh_label)):
         if f"rate-{k}" in raw:

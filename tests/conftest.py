@@ -17,7 +17,25 @@ from targets.daytona import *  # noqa: F403
 from targets.local import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
 
-TARGET_FIXTURES: list[str] = [*_local.TARGETS, *_ssh.TARGETS, *_daytona.TARGETS]
+#: The env var that restricts the conformance targets: comma-separated ids (``local``,
+#: ``ssh_root``, ...), e.g. for CI's lowest-versions leg; unset means every target.
+TARGETS_VAR = "SANDLOT_TEST_TARGETS"
+
+
+def _targets() -> list[str]:
+    everything = [*_local.TARGETS, *_ssh.TARGETS, *_daytona.TARGETS]
+    chosen = os.environ.get(TARGETS_VAR)
+    if chosen is None:
+        return everything
+    ids = {name.removeprefix("target_"): name for name in everything}
+    wanted = [w.strip() for w in chosen.split(",") if w.strip()]
+    unknown = [w for w in wanted if w not in ids]
+    if unknown or not wanted:  # a typo must not silently select nothing
+        raise pytest.UsageError(f"${TARGETS_VAR}={chosen!r}: choose among {sorted(ids)}")
+    return [ids[w] for w in wanted]
+
+
+TARGET_FIXTURES: list[str] = _targets()
 
 
 @pytest.fixture(params=["asyncio", "trio"])

@@ -126,6 +126,14 @@ def test_named_ssh_sandbox_passes_its_options(cli: CLI, config_file: Path) -> No
     assert one_error_line(r) == f"cannot reach ci@127.0.0.1:{port}: Connection refused"
 
 
+def test_fast_receive_is_a_config_key() -> None:
+    from sandlot._cli._config import Named, backend_options
+
+    opts = backend_options(Named("b", "ssh://h", {"fast_receive": True}))["ssh"]
+    assert opts.fast_receive is True
+    assert backend_options(Named("b", "ssh://h", {"agent": False}))["ssh"].fast_receive is False
+
+
 @pytest.mark.parametrize(
     ("text", "code", "needle"),
     [
@@ -135,6 +143,7 @@ def test_named_ssh_sandbox_passes_its_options(cli: CLI, config_file: Path) -> No
         ("[sandboxes.x]\nurl = 'local'\ncolour = 'red'\n", 2, "the local backend takes no"),
         ("[sandboxes.x]\nurl = 'ssh://h'\nbogus = 1\n", 2, "unknown ssh option 'bogus'"),
         ("[sandboxes.x]\nurl = 'ssh://h'\nconnect_timeout = -1\n", 2, "must be positive"),
+        ("[sandboxes.x]\nurl = 'ssh://h'\nfast_receive = 'on'\n", 2, "must be a bool"),
         ("[sandboxes.x]\nurl = 'ftp://h'\n", 2, "unknown sandbox scheme 'ftp'"),
         ("[sandboxes.x]\nurl = 'daytona://d'\nbogus = 1\n", 2, "unknown daytona option 'bogus'"),
     ],

@@ -126,11 +126,19 @@ async def test_ssh_config_is_honoured(sshd: Sshd, tmp_path: os.PathLike[str]) ->
         ({"known_hosts": 3}, "known_hosts must be a path or a list of paths"),
         ({"password": b"x"}, "password must be a str or None"),
         ({"ciphers": []}, "ciphers must be a non-empty list"),
+        ({"fast_receive": 1}, "fast_receive must be a bool, not 1"),
+        ({"fast_receive": "yes"}, "fast_receive must be a bool, not 'yes'"),
     ],
 )
 def test_bad_options_are_rejected(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(sandlot.InvalidArgument, match=message):
         sandlot.SSHOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_fast_receive_is_off_by_default_and_shown_in_repr() -> None:
+    assert sandlot.SSHOptions().fast_receive is False
+    assert repr(sandlot.SSHOptions()).endswith(", fast_receive=False)")
+    assert repr(sandlot.SSHOptions(fast_receive=True)).endswith(", fast_receive=True)")
 
 
 async def test_ssh_option_must_be_sshoptions() -> None:

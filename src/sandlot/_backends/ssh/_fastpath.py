@@ -1,4 +1,5 @@
-"""A faster receive path for SSH channel data, installed per asyncssh connection.
+"""A faster receive path for SSH channel data, installed per asyncssh connection, only
+when asked for (``SSHOptions(fast_receive=True)``: experimental, off by default).
 
 Why: a bulk stdout read over SSH is CPU-bound in the client. asyncssh 2.24 spends ~1.3 s
 of CPU per GiB received (~40 us of Python per 32 KiB packet, the size sshd sends): its

@@ -307,7 +307,8 @@ class Pool:
         self._check_client_keys()
         try:
             ssh = await asyncssh.connect(self.host, client_factory=lambda: _Client(conn), **kw)
-            _fastpath.install(ssh)  # here, on the loop thread that reads the socket
+            if self.opts.fast_receive:  # opt-in: it patches asyncssh internals
+                _fastpath.install(ssh)  # here, on the loop thread that reads the socket
             return ssh
         except asyncssh.HostKeyNotVerifiable:
             raise self._host_key_error() from None
