@@ -27,6 +27,8 @@ from .._errors import NotSupported, StreamBroken, StreamClosed
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 _CHUNK = 65536
+#: What one write to our output takes at most: fewer hops to the writer thread.
+_OUT_CHUNK = 4 * _CHUNK
 
 
 def _pollable(fd: int) -> bool:
@@ -155,7 +157,7 @@ class _Pump:
                 self.waiting_since = anyio.current_time()
                 self.owner.changed()
                 try:
-                    chunk = await self.stream.receive()
+                    chunk = await self.stream.receive(_OUT_CHUNK)
                 except anyio.EndOfStream:
                     break
                 self.waiting_since = None
