@@ -76,15 +76,24 @@ class _Running:
         status = self._raw.poll()
         return None if status is None else status.returncode
 
-    async def send_signal(self, sig: int | str | _signal.Signals) -> None:
-        """Send ``sig`` to the process group; a no-op once the process has exited."""
+    def _check_signal(self, sig: int | str | _signal.Signals) -> _signal.Signals:
         signum = check_signal(sig)
         if not self._caps.signals and signum not in (_signal.SIGTERM, _signal.SIGKILL):
             raise NotSupported(self._backend, f"sending {signum.name}")
+        return signum
+
+    async def send_signal(self, sig: int | str | _signal.Signals) -> None:
+        """Send ``sig`` to the process group; a no-op once the process has exited."""
+        signum = self._check_signal(sig)
         if self._raw.poll() is not None:
             await anyio.lowlevel.checkpoint()
             return
         await self._raw.signal(signum)
+
+    async def _signal_group(self, sig: int | str | _signal.Signals) -> None:
+        """Signal the process group even after the process exited: what is left of it
+        (background children still holding its output open). For the CLI."""
+        await self._raw.signal(self._check_signal(sig))
 
     async def kill(self, sig: int | str | _signal.Signals = _signal.SIGKILL) -> None:
         """Send ``sig`` (SIGKILL by default) to the process group."""

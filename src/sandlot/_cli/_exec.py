@@ -4,15 +4,48 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 
 import anyio
 
+from .._errors import NotSupported
+from .._process import Process, Terminal
 from .._sandbox import Sandbox
 from ._errors import EXIT_TIMEOUT, CommandFailed
-from ._io import STDERR, STDIN, STDOUT, copy_in, copy_out
+from ._io import STDERR, STDIN, STDOUT, OutputPumps, copy_in
 
-# After the process exited, how long to wait for output still held by a grandchild.
-_DRAIN_AFTER_EXIT = 1.0
+#: After the process exited, how long its output may stay silent (every stream waiting
+#: for the process, none for our reader) before we take it as held open by a background
+#: child: the group is then swept with SIGKILL, and after as long again without EOF (a
+#: child that left the group) we stop waiting.
+QUIET_AFTER_EXIT = 1.0
+#: After EPIPE on our output, how long the command has to die of SIGPIPE before it is
+#: terminated (SIGTERM, then SIGKILL).
+_SIGPIPE_GRACE = 1.0
+
+
+async def deliver_rest(pumps: OutputPumps, proc: Process | Terminal) -> None:
+    """Once ``proc`` exited: copy the rest of its output, however slow our reader, and
+    sweep the group members that hold it open with nothing coming (see QUIET_AFTER_EXIT)."""
+    if await pumps.settle(QUIET_AFTER_EXIT):
+        return
+    await proc._signal_group(signal.SIGKILL)
+    await pumps.settle(QUIET_AFTER_EXIT)
+
+
+async def _end_on_broken_pipe(pumps: OutputPumps, proc: Process) -> None:
+    """Our reader went away (``| head``): like ``ssh`` and a local pipeline, the command
+    gets SIGPIPE (its group does); the pumps drain and drop what it still writes."""
+    await pumps.broken.wait()
+    try:
+        await proc._signal_group(signal.SIGPIPE)
+    except NotSupported:
+        pass  # a backend with TERM and KILL only: terminated below
+    else:
+        with anyio.move_on_after(_SIGPIPE_GRACE):
+            await proc.exit
+    if proc.returncode is None:
+        await proc.aclose()  # it ignores SIGPIPE: SIGTERM, grace, SIGKILL
 
 
 async def stream_command(
@@ -28,14 +61,10 @@ async def stream_command(
     async with sb.spawn(argv[0], argv[1:], cwd=cwd, env=env) as proc:
         await proc.ready
         async with anyio.create_task_group() as tg:
-            out_done, err_done = anyio.Event(), anyio.Event()
-
-            async def pump_out(which: str, fd: int, done: anyio.Event) -> None:
-                await copy_out(getattr(proc, which), fd)
-                done.set()
-
-            tg.start_soon(pump_out, "stdout", STDOUT, out_done)
-            tg.start_soon(pump_out, "stderr", STDERR, err_done)
+            pumps = OutputPumps()
+            pumps.start(tg, proc.stdout, STDOUT)
+            pumps.start(tg, proc.stderr, STDERR)
+            tg.start_soon(_end_on_broken_pipe, pumps, proc)
             if stdin:
                 tg.start_soon(copy_in, STDIN, proc.stdin)
             else:
@@ -47,9 +76,7 @@ async def stream_command(
                 raise CommandFailed(
                     f"timed out after {timeout:g}s; the command was killed", EXIT_TIMEOUT
                 )
-            with anyio.move_on_after(_DRAIN_AFTER_EXIT):
-                await out_done.wait()
-                await err_done.wait()
+            await deliver_rest(pumps, proc)
             tg.cancel_scope.cancel()
     return status.shell_code
 

@@ -119,7 +119,7 @@ async def _follow(jobs: Jobs, handle: JobHandle, stream: str, fd: int) -> JobSta
     """Replay ``stream`` from the start and follow it until the job ends."""
     status = None
     async for chunk in jobs.follow(handle, stream=stream, poll=0.5):
-        write_fd(fd, chunk.data)
+        await write_fd(fd, chunk.data)
         status = chunk.status
     if status is None or status.running:
         status = await jobs.status(handle)
@@ -147,7 +147,7 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
             separate_streams=args.separate,
             job_id=args.new_id,
         )
-        write_fd(STDOUT, f"{handle.id}\n".encode())
+        await write_fd(STDOUT, f"{handle.id}\n".encode())
         return 0
     if args.verb == "ls":
         rows = [("ID", "STATUS", "STARTED", "COMMAND")]
@@ -158,7 +158,7 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
         lines = [
             "  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[3]]) for r in rows
         ]
-        write_fd(STDOUT, ("\n".join(lines) + "\n").encode())
+        await write_fd(STDOUT, ("\n".join(lines) + "\n").encode())
         return 0
 
     # Bad input fails before any round trip.
@@ -169,14 +169,14 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
     handle = await jobs.attach(args.job_id)
     if args.verb == "logs":
         if args.tail is not None:
-            write_fd(STDOUT, await jobs.tail(handle, args.tail, stream=args.stream))
+            await write_fd(STDOUT, await jobs.tail(handle, args.tail, stream=args.stream))
         elif args.follow:
             await _follow(jobs, handle, args.stream or handle.streams[0], STDOUT)
         else:
             cursor = 0
             while True:
                 chunk = await jobs.read(handle, cursor, stream=args.stream)
-                write_fd(STDOUT, chunk.data)
+                await write_fd(STDOUT, chunk.data)
                 if not chunk.data or chunk.cursor == cursor:
                     break
                 cursor = chunk.cursor
@@ -202,5 +202,5 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
     else:  # rm
         await jobs.remove(handle, force=args.force)
         return 0
-    write_fd(STDOUT, f"{handle.id} {_status_text(status)}\n".encode())
+    await write_fd(STDOUT, f"{handle.id} {_status_text(status)}\n".encode())
     return 0

@@ -20,12 +20,11 @@ from .._errors import ProcessExited
 from .._process import Terminal
 from .._records import ExitStatus, TerminalSize
 from .._sandbox import Sandbox
-from ._exec import stream_command
-from ._io import STDIN, STDOUT, copy_in, copy_out
+from ._exec import deliver_rest, stream_command
+from ._io import STDIN, STDOUT, OutputPumps, copy_in
 
 #: Like ssh: the sandbox user's login shell.
 DEFAULT_COMMAND = ["sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
-_DRAIN_AFTER_EXIT = 1.0
 
 
 def local_size(fd: int) -> TerminalSize:
@@ -66,21 +65,16 @@ async def _forward_resizes(term: Terminal, fd: int) -> None:
 
 
 async def bridge(term: Terminal, fd: int = STDIN, out: int = STDOUT) -> ExitStatus:
-    """Connect the terminal on ``fd`` to ``term`` until the remote program exits."""
-    output_done = anyio.Event()
-
-    async def pump_output() -> None:
-        await copy_out(term.output, out)
-        output_done.set()
-
+    """Connect the terminal on ``fd`` to ``term`` until the remote program exits and its
+    output is delivered (the drain rule of ``sandlot exec``)."""
     async with anyio.create_task_group() as tg:
-        tg.start_soon(pump_output)
+        pumps = OutputPumps()
+        pumps.start(tg, term.output, out)
         # A tty never reads EOF in raw mode (Ctrl-D is a byte): only a hang-up ends it.
         tg.start_soon(lambda: copy_in(fd, term.input, eof=False))
         tg.start_soon(_forward_resizes, term, fd)
         status = await term.exit
-        with anyio.move_on_after(_DRAIN_AFTER_EXIT):
-            await output_done.wait()
+        await deliver_rest(pumps, term)
         tg.cancel_scope.cancel()
     return status
 

@@ -388,7 +388,9 @@ class SSHProcess(RawProcess):
         return self._status
 
     async def signal(self, sig: _signal.Signals) -> None:
-        if self._status is not None:
+        # After the exit, members of the group may still hold the channel open (a
+        # background child): they are reachable until the channel closes.
+        if self._status is not None and self.channel_gone:
             await anyio.lowlevel.checkpoint()
             return
         await self.started.wait()
