@@ -201,10 +201,10 @@ class Jobs:
     ) -> list[str]:
         lim = self.limits
         tokens, _, _ = await self._run(
-            _script.LAUNCH,
+            _script.load("launch"),
             handle.root,
             handle.id,
-            _script.WRAPPER,
+            _script.load("wrapper"),
             handle.to_json(),
             str(lim.max_log_bytes or 0),
             "1" if handle.separate_streams else "0",
@@ -220,7 +220,7 @@ class Jobs:
     async def attach(self, job_id: str) -> JobHandle:
         """The handle of the job ``job_id`` (e.g. started by another process)."""
         jid = check_job_id(job_id)
-        _, body, _ = await self._run(_script.ATTACH, self.root, jid)
+        _, body, _ = await self._run(_script.load("attach"), self.root, jid)
         return JobHandle.from_json(body.strip())
 
     async def status(self, handle: JobHandle) -> JobStatus:
@@ -257,7 +257,7 @@ class Jobs:
         root, jid = self._handle_root(handle)
         name = self._stream(handle, stream)
         tokens, data, _ = await self._run(
-            _script.READ, root, jid, name, str(cursor), str(max_bytes), str(linger)
+            _script.load("read"), root, jid, name, str(cursor), str(max_bytes), str(linger)
         )
         status = _parse_status(tokens)
         size = int(tokens[5])
@@ -306,7 +306,7 @@ class Jobs:
         name = self._stream(handle, stream)
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
             raise InvalidArgument(f"lines must be a non-negative int, got {lines!r}")
-        _, body, _ = await self._run(_script.TAIL, root, jid, name, str(lines))
+        _, body, _ = await self._run(_script.load("tail"), root, jid, name, str(lines))
         return body
 
     async def write(self, handle: JobHandle, data: bytes, *, timeout: float = 60.0) -> None:
@@ -320,7 +320,7 @@ class Jobs:
             raise InvalidArgument("data must be bytes, not None")
         limit = check_timeout("timeout", timeout)
         tokens, body, result = await self._run(
-            _script.WRITE, root, jid, input=payload, timeout=limit
+            _script.load("write"), root, jid, input=payload, timeout=limit
         )
         match tokens:
             case ["writing"] if body == b"ok\n":
@@ -338,7 +338,7 @@ class Jobs:
     async def close_stdin(self, handle: JobHandle) -> None:
         """Deliver EOF to the job's stdin (once the bytes already written are read)."""
         root, jid = self._handle_root(handle)
-        await self._run(_script.CLOSE, root, jid)
+        await self._run(_script.load("close"), root, jid)
 
     async def stop(
         self, handle: JobHandle, *, wait: bool = True, grace: float | None = None
@@ -349,7 +349,9 @@ class Jobs:
         root, jid = self._handle_root(handle)
         seconds = check_timeout("grace", grace) or self.limits.kill_grace
         steps = max(1, math.ceil(seconds / _STEP))
-        tokens, _, _ = await self._run(_script.STOP, root, jid, str(steps), "1" if wait else "0")
+        tokens, _, _ = await self._run(
+            _script.load("stop"), root, jid, str(steps), "1" if wait else "0"
+        )
         return _parse_status(tokens)
 
     async def kill(
@@ -358,7 +360,9 @@ class Jobs:
         """Send ``sig`` to every process of the job (no-op once it has ended)."""
         root, jid = self._handle_root(handle)
         signum = check_signal(sig)
-        tokens, _, _ = await self._run(_script.KILL, root, jid, signum.name.removeprefix("SIG"))
+        tokens, _, _ = await self._run(
+            _script.load("kill"), root, jid, signum.name.removeprefix("SIG")
+        )
         return _parse_status(tokens)
 
     async def remove(self, handle: JobHandle | str, *, force: bool = False) -> None:
@@ -368,14 +372,14 @@ class Jobs:
             root, jid = self.root, check_job_id(handle)
         else:
             root, jid = self._handle_root(handle)
-        tokens, _, _ = await self._run(_script.REMOVE, root, jid, "1" if force else "0")
+        tokens, _, _ = await self._run(_script.load("remove"), root, jid, "1" if force else "0")
         if tokens == ["running"]:
             raise JobStillRunning(f"job {jid!r} is still running; stop it or pass force=True")
 
     async def list(self) -> list[JobInfo]:
         """Every job under the root, oldest first, with its status."""
         result = await self._sb.exec(
-            "sh", ["-c", _script.LIST, "sandlot-job", self.root or "", "-"]
+            "sh", ["-c", _script.load("list"), "sandlot-job", self.root or "", "-"]
         )
         lines = result.stdout.split(b"\n")
         infos = []
