@@ -9,7 +9,7 @@ import signal as _signal
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import anyio
 
@@ -27,6 +27,7 @@ from .._errors import (
     StreamClosed,
     UnknownJob,
 )
+from .._records import ExecResult
 from .._validate import check_argv, check_cwd, check_env, check_input, check_signal, check_timeout
 from . import _script
 from ._records import (
@@ -41,11 +42,7 @@ from ._records import (
 )
 from ._utf8 import incomplete_tail
 
-if TYPE_CHECKING:
-    from .._records import ExecResult
-    from .._sandbox import Sandbox
-
-__all__ = ["Jobs"]
+__all__ = ["ExecTarget", "Jobs"]
 
 _TAG = b"sandlot-job "
 #: bytes per read round trip, unless the caller asks for another size
@@ -71,6 +68,25 @@ def _parse_status(tokens: Sequence[str]) -> JobStatus:
     )
 
 
+class ExecTarget(Protocol):
+    """All that jobs need from a sandbox (a :class:`Sandbox` is one): ``exec``, and the
+    backend's name for error messages."""
+
+    @property
+    def backend(self) -> str: ...
+
+    async def exec(
+        self,
+        cmd: str,
+        args: Sequence[str] | None = None,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        timeout: float | None = None,
+    ) -> ExecResult: ...
+
+
 class Jobs:
     """Durable jobs in one sandbox, kept under ``root`` (default ``$HOME/.sandlot/jobs``).
 
@@ -80,7 +96,7 @@ class Jobs:
 
     def __init__(
         self,
-        sandbox: Sandbox,
+        sandbox: ExecTarget,
         *,
         root: str | PathLike[str] | None = None,
         limits: JobLimits | None = None,
