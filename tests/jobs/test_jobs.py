@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 from contextlib import aclosing
 
@@ -595,3 +596,43 @@ async def test_a_job_in_a_newer_format_is_refused(jobs: Jobs, sb: sandlot.Sandbo
         JobHandle.from_json(json.dumps({**meta, "format": "1"}))
     await jobs.remove("new-job")  # by id: no need to read it
     assert await jobs.list() == []
+
+
+def script_variables() -> set[str]:
+    """Every variable name the shipped jobs scripts assign (or read into)."""
+    from sandlot._jobs import _script
+
+    text = "\n".join(_script.load(name) for name in _script.SCRIPTS)
+    names = set(re.findall(r"(?:^|[\s;({])([A-Za-z_][A-Za-z0-9_]*)=", text, re.MULTILINE))
+    for words in re.findall(r"read -r ([A-Za-z_ ]+)", text):
+        names.update(words.split())
+    names.update(re.findall(r"\bfor ([A-Za-z_][A-Za-z0-9_]*) in", text))
+    return names - {"_"}
+
+
+async def test_the_scripts_variables_never_reach_the_job(jobs: Jobs) -> None:
+    # The job gets its environment exactly, whatever names the scripts use themselves
+    # (and the names the scripts used before they were renamed).
+    # (PATH aside: the job's PATH is where its command is looked up.)
+    names = script_variables() - {"PATH"}
+    names |= {"d", "t", "g", "i", "cg", "st", "cmd", "S", "C", "HOME", "IFS"}
+    assert {"job_dir", "timeout", "state", "cgroup", "workdir"} <= names
+    env = {name: f"user-{name}" for name in names}
+    handle = await jobs.start("env", env=env)
+    data, status = await drain(jobs, handle)
+    assert status.exit == sandlot.ExitStatus(code=0)
+    seen = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+    assert {name: seen.get(name) for name in names} == env
+    assert not [name for name in seen if name.startswith("SANDLOT_JOB_ENV_")]
+
+
+async def test_the_command_is_found_on_the_jobs_path(
+    jobs: Jobs, sb: sandlot.Sandbox, scratch: str
+) -> None:
+    script = 'mkdir "$1/bin" && printf "#!/bin/sh\\necho found-me\\n" > "$1/bin/mytool"'
+    (await sb.exec("sh", ["-c", script + ' && chmod +x "$1/bin/mytool"', "sh", scratch])).check()
+    with pytest.raises(sandlot.CommandNotFound, match="mytool"):
+        await jobs.start("mytool")
+    handle = await jobs.start("mytool", env={"PATH": f"{scratch}/bin:/usr/bin:/bin"})
+    data, status = await drain(jobs, handle)
+    assert (data, status.exit) == (b"found-me\n", sandlot.ExitStatus(code=0))

@@ -48,6 +48,7 @@ _TAG = b"sandlot-job "
 #: bytes per read round trip, unless the caller asks for another size
 DEFAULT_READ_BYTES = 4 << 20
 _STEP = 0.05  # the sandbox-side poll step of the scripts, in seconds
+_ENV_PREFIX = "SANDLOT_JOB_ENV_"  # a job's variables, on their way to its command
 
 
 def _new_id() -> str:
@@ -216,6 +217,11 @@ class Jobs:
         self, handle: JobHandle, limit: float | None, environment: Mapping[str, str]
     ) -> list[str]:
         lim = self.limits
+        # The scripts get the variables renamed (see launch.sh); the shorter names are
+        # given back first, so that a job variable named SANDLOT_JOB_ENV_X cannot
+        # overwrite the value of X before X has it.
+        names = sorted(environment, key=lambda name: (len(name), name))
+        renamed = {_ENV_PREFIX + name: environment[name] for name in names}
         tokens, _, _ = await self._run(
             _script.load("launch"),
             handle.root,
@@ -227,9 +233,10 @@ class Jobs:
             repr(lim.kill_grace),
             "0" if limit is None else repr(limit),
             str(lim.max_concurrent or 0),
+            " ".join(names),
             *handle.argv,
             cwd=handle.cwd,
-            env=environment,
+            env=renamed,
         )
         return tokens
 

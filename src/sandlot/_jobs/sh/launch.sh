@@ -1,16 +1,27 @@
 # shellcheck shell=sh
-# Starts a job. Args: ROOT ID WRAPPER META LOG_CAP SEPARATE GRACE TIMEOUT MAX_RUNNING ARGV...
-# Runs in the job's working directory with its environment. It never waits on the job:
-# the wrapper is detached (new session, all three standard streams redirected), and
-# this script only waits, bounded, for it to record the command's pid and reaper.
+# Starts a job. Args: ROOT ID WRAPPER META LOG_CAP SEPARATE GRACE TIMEOUT MAX_RUNNING
+# ENV_NAMES ARGV...
+# Runs in the job's working directory. The job's environment variables arrive renamed,
+# NAME as SANDLOT_JOB_ENV_NAME (ENV_NAMES lists the names, space-separated): so nothing
+# that this script, the wrapper or lib.sh assigns can change what the command gets, and
+# the job's variables (HOME, PATH, IFS...) do not change how these scripts run. The
+# command's own shell gives them back their names just before it becomes the command.
+# It never waits on the job: the wrapper is detached (new session, all three standard
+# streams redirected), and this script only waits, bounded, for it to record the
+# command's pid and reaper.
 set -u
 # shellcheck source=lib.sh
 . ./lib.sh
 open_job "$1" "$2"
 wrapper_script=$3 meta=$4 log_cap=$5 separate=$6 grace=$7 timeout=$8 max_running=$9
-shift 9
+env_names=${10}
+shift 10
 command -v setsid > /dev/null 2>&1 || { echo "sandlot-job nosetsid"; exit 0; }
-command -v "$1" > /dev/null 2>&1 || { echo "sandlot-job notfound"; exit 0; }
+# The command is looked up with the job's PATH, as its shell will look it up.
+(
+  [ -z "${SANDLOT_JOB_ENV_PATH+set}" ] || PATH=$SANDLOT_JOB_ENV_PATH
+  command -v "$1" > /dev/null 2>&1
+) || { echo "sandlot-job notfound"; exit 0; }
 # Only the root itself is private (700): its parents get the usual mode.
 # shellcheck disable=SC2174
 [ -d "$jobs_root" ] || mkdir -p -m 700 "$jobs_root" 2>/dev/null
@@ -45,7 +56,7 @@ printf '%s\n' "$meta" > "$job_dir/meta.json"
 # From a file rather than `sh -c`, so that `ps` shows `sh ROOT/ID/wrapper.sh ...`.
 printf '%s' "$wrapper_script" > "$job_dir/wrapper.sh"
 setsid sh "$job_dir/wrapper.sh" "$job_dir" "$(pwd)" "$timeout" "$log_cap" "$separate" "$grace" \
-  "$@" < /dev/null > /dev/null 2>&1 &
+  "$env_names" "$@" < /dev/null > /dev/null 2>&1 &
 steps=0
 while { [ ! -e "$job_dir/reaper" ] || [ ! -e "$job_dir/pid" ]; } && [ ! -e "$job_dir/exit" ] \
   && [ $steps -lt 1000 ]; do

@@ -1,15 +1,16 @@
 # shellcheck shell=sh
 # The job's supervisor ("wrapper"), started by launch.sh in a new session and run from
 # the file ROOT/ID/wrapper.sh (so that `ps` stays readable).
-# Args: JOB_DIR WORKDIR TIMEOUT LOG_CAP SEPARATE GRACE ARGV...
+# Args: JOB_DIR WORKDIR TIMEOUT LOG_CAP SEPARATE GRACE ENV_NAMES ARGV... (ENV_NAMES: see
+# launch.sh; the job's variables are still named SANDLOT_JOB_ENV_NAME here)
 # It keeps the stdin FIFO open, starts the command in its own session (and cgroup when
 # it can make one), waits for it, sweeps what is left of its tree, waits for the logs to
 # be complete and writes the exit file.
 set -u
 # shellcheck source=lib.sh
 . ./lib.sh
-job_dir=$1 workdir=$2 timeout=$3 log_cap=$4 separate=$5 grace=$6
-shift 6
+job_dir=$1 workdir=$2 timeout=$3 log_cap=$4 separate=$5 grace=$6 env_names=$7
+shift 7
 cd "$job_dir" || exit 1
 state=running # for signal_tree: the command is ours, signal its group
 # close_stdin (close.sh) sends SIGUSR1: close our end of the FIFO, so that the command
@@ -63,20 +64,28 @@ if [ "$log_cap" -gt 0 ]; then
 fi
 
 # The command's own shell, in a new session: it joins the cgroup if there is one,
-# records which reaper applies, then becomes the command in its working directory.
-# Args: CGROUP WORKDIR ARGV...
+# records which reaper applies, goes to the working directory, gives the job's
+# variables their names back (positional parameters only from there on: assigning any
+# variable could change one of them), and becomes the command.
+# Args: CGROUP WORKDIR ENV_NAMES ARGV...
 # shellcheck disable=SC2016 # expanded by that shell, not this one
-command_script='cgroup=$1 workdir=$2; shift 2
+command_script='cgroup=$1 workdir=$2 env_names=$3; shift 3
 if [ -n "$cgroup" ] && { echo $$ > "$cgroup/cgroup.procs"; } 2>/dev/null
 then reaper=cgroup; else reaper=pgroup; fi
 echo $reaper > reaper.tmp && mv -f reaper.tmp reaper
-cd "$workdir" && exec "$@"'
+cd "$workdir" || exit
+set -- $env_names -- "$@"
+while [ "$1" != -- ]; do
+  eval "export $1=\"\${SANDLOT_JOB_ENV_$1}\""; unset "SANDLOT_JOB_ENV_$1"; shift
+done
+shift
+exec "$@"'
 run_command() {
   if [ "$out_log" = "$err_log" ]; then
-    setsid sh -c "$command_script" sandlot-job-cmd "$cgroup" "$workdir" "$@" \
+    setsid sh -c "$command_script" sandlot-job-cmd "$cgroup" "$workdir" "$env_names" "$@" \
       < stdin >> "$out_log" 2>&1 3>&- &
   else
-    setsid sh -c "$command_script" sandlot-job-cmd "$cgroup" "$workdir" "$@" \
+    setsid sh -c "$command_script" sandlot-job-cmd "$cgroup" "$workdir" "$env_names" "$@" \
       < stdin >> "$out_log" 2>> "$err_log" 3>&- &
   fi
 }
