@@ -177,3 +177,18 @@ async def test_stop_timeout_list_and_remove(jobs: Jobs) -> None:
     for handle in (stubborn, timed, running):
         await jobs.remove(handle)
     assert await jobs.list() == []
+
+
+async def test_the_environment_reaches_the_job_exactly(jobs: Jobs) -> None:
+    env = {
+        "job_dir": "mine",
+        "HOME": "/nonexistent-home",
+        "MULTI": "a b\n'c' \"d\" $HOME \\",
+        "SANDLOT_JOB_ENV_X": "1",
+        "X": "2",
+    }
+    script = 'for n in "$@"; do printf "%s=[" "$n"; printenv "$n"; printf "]"; done'
+    handle = await jobs.start("sh", ["-c", script, "sh", *env], env=env)
+    data, status = await drain(jobs, handle)
+    expected = "".join(f"{name}=[{value}\n]" for name, value in env.items())
+    assert (data.decode(), status.exit) == (expected, sandlot.ExitStatus(code=0))
