@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import signal
 from contextlib import aclosing
 
@@ -528,3 +530,109 @@ async def test_commands_that_end_at_once_report_their_status(jobs: Jobs) -> None
     for n, handle in enumerate(handles):
         _, status = await drain(jobs, handle)
         assert status.exit == sandlot.ExitStatus(code=n)
+
+
+# meta.json as sandlot wrote it before the format version existed (the layout of format 1).
+OLD_META = {
+    "id": "old-job",
+    "argv": ["sh", "-c", "echo hi; exit 3"],
+    "cwd": None,
+    "env_names": ["SECRET"],
+    "separate_streams": False,
+    "timeout": None,
+    "created": 1700000000.5,
+}
+
+
+async def write_job_dir(sb: sandlot.Sandbox, job_dir: str, meta: dict[str, object]) -> None:
+    """A finished job's directory, written by hand: meta.json, its log and exit file."""
+    script = (
+        'mkdir -p "$1" && printf "%s\\n" "$2" > "$1/meta.json" && printf "hi\\n" > "$1/output"'
+        ' && echo "code 3" > "$1/exit" && echo pgroup > "$1/reaper"'
+    )
+    text = json.dumps(meta, separators=(",", ":"))
+    (await sb.exec("sh", ["-c", script, "sh", job_dir, text])).check()
+
+
+async def test_a_job_written_before_the_format_version_is_read(
+    jobs: Jobs, sb: sandlot.Sandbox
+) -> None:
+    await write_job_dir(sb, f"{jobs.root}/old-job", {**OLD_META, "root": jobs.root})
+    handle = await jobs.attach("old-job")
+    assert handle == JobHandle(
+        id="old-job",
+        root=jobs.root,
+        argv=("sh", "-c", "echo hi; exit 3"),
+        env_names=("SECRET",),
+        created=1700000000.5,
+    )
+    data, status = await drain(jobs, handle)
+    assert data == b"hi\n"
+    assert status == JobStatus(JobState.EXITED, sandlot.ExitStatus(code=3), reaper="pgroup")
+    assert await jobs.tail(handle, 1) == b"hi\n"
+    assert [info.handle for info in await jobs.list()] == [handle]
+    await jobs.remove(handle)
+    assert await jobs.list() == []
+    # What this sandlot writes carries the version.
+    new = await jobs.start("true")
+    meta = json.loads(await sb.read_file(f"{jobs.root}/{new.id}/meta.json"))
+    assert meta["format"] == 1 and json.loads(new.to_json())["format"] == 1
+
+
+async def test_a_job_in_a_newer_format_is_refused(jobs: Jobs, sb: sandlot.Sandbox) -> None:
+    meta = {**OLD_META, "id": "new-job", "root": jobs.root, "format": 99}
+    await write_job_dir(sb, f"{jobs.root}/new-job", meta)
+    refused = (
+        r"job 'new-job' was written in job format 99, newer than this sandlot reads "
+        r"\(format 1\): upgrade sandlot to use it"
+    )
+    with pytest.raises(sandlot.SandlotError, match=refused):
+        await jobs.attach("new-job")
+    with pytest.raises(sandlot.SandlotError, match=refused):
+        await jobs.list()
+    with pytest.raises(sandlot.SandlotError, match=refused):
+        JobHandle.from_json(json.dumps(meta))
+    with pytest.raises(sandlot.InvalidArgument, match="malformed job handle: format '1'"):
+        JobHandle.from_json(json.dumps({**meta, "format": "1"}))
+    await jobs.remove("new-job")  # by id: no need to read it
+    assert await jobs.list() == []
+
+
+def script_variables() -> set[str]:
+    """Every variable name the shipped jobs scripts assign (or read into)."""
+    from sandlot._jobs import _script
+
+    text = "\n".join(_script.load(name) for name in _script.SCRIPTS)
+    names = set(re.findall(r"(?:^|[\s;({])([A-Za-z_][A-Za-z0-9_]*)=", text, re.MULTILINE))
+    for words in re.findall(r"read -r ([A-Za-z_ ]+)", text):
+        names.update(words.split())
+    names.update(re.findall(r"\bfor ([A-Za-z_][A-Za-z0-9_]*) in", text))
+    return names - {"_"}
+
+
+async def test_the_scripts_variables_never_reach_the_job(jobs: Jobs) -> None:
+    # The job gets its environment exactly, whatever names the scripts use themselves
+    # (and the names the scripts used before they were renamed).
+    # (PATH aside: the job's PATH is where its command is looked up.)
+    names = script_variables() - {"PATH"}
+    names |= {"d", "t", "g", "i", "cg", "st", "cmd", "S", "C", "HOME", "IFS"}
+    assert {"job_dir", "timeout", "state", "cgroup", "workdir"} <= names
+    env = {name: f"user-{name}" for name in names}
+    handle = await jobs.start("env", env=env)
+    data, status = await drain(jobs, handle)
+    assert status.exit == sandlot.ExitStatus(code=0)
+    seen = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+    assert {name: seen.get(name) for name in names} == env
+    assert not [name for name in seen if name.startswith("SANDLOT_JOB_ENV_")]
+
+
+async def test_the_command_is_found_on_the_jobs_path(
+    jobs: Jobs, sb: sandlot.Sandbox, scratch: str
+) -> None:
+    script = 'mkdir "$1/bin" && printf "#!/bin/sh\\necho found-me\\n" > "$1/bin/mytool"'
+    (await sb.exec("sh", ["-c", script + ' && chmod +x "$1/bin/mytool"', "sh", scratch])).check()
+    with pytest.raises(sandlot.CommandNotFound, match="mytool"):
+        await jobs.start("mytool")
+    handle = await jobs.start("mytool", env={"PATH": f"{scratch}/bin:/usr/bin:/bin"})
+    data, status = await drain(jobs, handle)
+    assert (data, status.exit) == (b"found-me\n", sandlot.ExitStatus(code=0))

@@ -14,7 +14,7 @@ import anyio
 
 from .. import __version__
 from .._errors import SandlotError, most_telling
-from .._validate import check_timeout
+from ._args import positive_seconds, sandbox_arg
 from ._config import open_target
 from ._errors import CommandFailed, UsageError, exit_code_for
 
@@ -27,29 +27,6 @@ ASYNC_BACKEND_VAR = "SANDLOT_CLI_ASYNC_BACKEND"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-def _positive(text: str) -> float:
-    """Seconds, for --timeout and --grace (argparse names the option in its message)."""
-    try:
-        return check_timeout("the value", float(text)) or 0.0
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number of seconds, got {text!r}"
-        ) from None
-
-
-def _sandbox_arg(p: argparse.ArgumentParser, *, with_id: bool = False) -> None:
-    # One list for every positional word, sorted out in parse_args: argparse cannot
-    # take an optional SANDBOX before JOB_ID once options sit between them.
-    p.add_argument(
-        "words",
-        nargs="*",
-        metavar="[SANDBOX] JOB_ID" if with_id else "SANDBOX",
-        help="SANDBOX: a URL (local, ssh://user@host:port, daytona://id) or a configured "
-        "name; default: $SANDLOT_SANDBOX, else local",
-    )
-    p.set_defaults(with_id=with_id)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,9 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         "stdin is forwarded (EOF when it ends) and its exit code is ours (128+N if signal "
         "N killed it; 124 on --timeout).",
     )
-    _sandbox_arg(p)
+    sandbox_arg(p)
     p.add_argument(
-        "--timeout", type=_positive, metavar="SECONDS", help="kill the command after SECONDS"
+        "--timeout", type=positive_seconds, metavar="SECONDS", help="kill the command after SECONDS"
     )
     p.add_argument("--cwd", metavar="DIR", help="working directory in the sandbox")
     p.add_argument(
@@ -96,12 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open CMD (default: the sandbox user's login shell) on a terminal in "
         "SANDBOX, bridged to this terminal. Exit code is the remote program's.",
     )
-    _sandbox_arg(p)
+    sandbox_arg(p)
     p.set_defaults(run="shell", needs_command=False)
 
     from ._jobs import add_parsers
 
-    add_parsers(sub, common, _sandbox_arg)
+    add_parsers(sub, common)
     return parser
 
 

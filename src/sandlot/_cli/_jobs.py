@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import time
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -14,6 +13,7 @@ from .._errors import ProcessExited, StreamClosed
 from .._jobs import JobHandle, Jobs, JobState, JobStatus
 from .._sandbox import Sandbox
 from .._validate import check_signal
+from ._args import positive_seconds, sandbox_arg
 from ._errors import CommandFailed, UsageError
 from ._exec import parse_env
 from ._io import STDERR, STDIN, STDOUT, read_fd, write_fd
@@ -21,9 +21,7 @@ from ._io import STDERR, STDIN, STDOUT, read_fd, write_fd
 _EXIT_CRASHED = 1
 
 
-def add_parsers(
-    sub: Any, common: argparse.ArgumentParser, sandbox_arg: Callable[..., None]
-) -> None:
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register ``sandlot jobs start|ls|logs|attach|stop|kill|rm``."""
     jobs = sub.add_parser(
         "jobs",
@@ -45,8 +43,6 @@ def add_parsers(
         p.set_defaults(run="jobs", needs_command=None)
         return p
 
-    from . import _positive
-
     p = verb(
         "start",
         "start CMD as a detached job and print its id",
@@ -56,7 +52,7 @@ def add_parsers(
     p.add_argument("--cwd", metavar="DIR", help="working directory in the sandbox")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument(
-        "--timeout", type=_positive, metavar="SECONDS", help="stop the job after SECONDS"
+        "--timeout", type=positive_seconds, metavar="SECONDS", help="stop the job after SECONDS"
     )
     p.add_argument(
         "--separate", action="store_true", help="keep stdout and stderr in separate logs"
@@ -80,7 +76,7 @@ def add_parsers(
     )
 
     p = verb("stop", "SIGTERM the job's process tree, then SIGKILL after a grace period")
-    p.add_argument("--grace", type=_positive, metavar="SECONDS")
+    p.add_argument("--grace", type=positive_seconds, metavar="SECONDS")
 
     p = verb("kill", "send a signal (default KILL) to every process of the job")
     p.add_argument("-s", "--signal", default="KILL", help="name or number, e.g. TERM or 15")

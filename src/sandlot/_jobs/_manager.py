@@ -9,7 +9,7 @@ import signal as _signal
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import anyio
 
@@ -27,6 +27,7 @@ from .._errors import (
     StreamClosed,
     UnknownJob,
 )
+from .._records import ExecResult
 from .._validate import check_argv, check_cwd, check_env, check_input, check_signal, check_timeout
 from . import _script
 from ._records import (
@@ -41,16 +42,13 @@ from ._records import (
 )
 from ._utf8 import incomplete_tail
 
-if TYPE_CHECKING:
-    from .._records import ExecResult
-    from .._sandbox import Sandbox
-
-__all__ = ["Jobs"]
+__all__ = ["ExecTarget", "Jobs"]
 
 _TAG = b"sandlot-job "
 #: bytes per read round trip, unless the caller asks for another size
 DEFAULT_READ_BYTES = 4 << 20
 _STEP = 0.05  # the sandbox-side poll step of the scripts, in seconds
+_ENV_PREFIX = "SANDLOT_JOB_ENV_"  # a job's variables, on their way to its command
 
 
 def _new_id() -> str:
@@ -71,6 +69,25 @@ def _parse_status(tokens: Sequence[str]) -> JobStatus:
     )
 
 
+class ExecTarget(Protocol):
+    """All that jobs need from a sandbox (a :class:`Sandbox` is one): ``exec``, and the
+    backend's name for error messages."""
+
+    @property
+    def backend(self) -> str: ...
+
+    async def exec(
+        self,
+        cmd: str,
+        args: Sequence[str] | None = None,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        timeout: float | None = None,
+    ) -> ExecResult: ...
+
+
 class Jobs:
     """Durable jobs in one sandbox, kept under ``root`` (default ``$HOME/.sandlot/jobs``).
 
@@ -80,7 +97,7 @@ class Jobs:
 
     def __init__(
         self,
-        sandbox: Sandbox,
+        sandbox: ExecTarget,
         *,
         root: str | PathLike[str] | None = None,
         limits: JobLimits | None = None,
@@ -200,27 +217,33 @@ class Jobs:
         self, handle: JobHandle, limit: float | None, environment: Mapping[str, str]
     ) -> list[str]:
         lim = self.limits
+        # The scripts get the variables renamed (see launch.sh); the shorter names are
+        # given back first, so that a job variable named SANDLOT_JOB_ENV_X cannot
+        # overwrite the value of X before X has it.
+        names = sorted(environment, key=lambda name: (len(name), name))
+        renamed = {_ENV_PREFIX + name: environment[name] for name in names}
         tokens, _, _ = await self._run(
-            _script.LAUNCH,
+            _script.load("launch"),
             handle.root,
             handle.id,
-            _script.WRAPPER,
+            _script.load("wrapper"),
             handle.to_json(),
             str(lim.max_log_bytes or 0),
             "1" if handle.separate_streams else "0",
             repr(lim.kill_grace),
             "0" if limit is None else repr(limit),
             str(lim.max_concurrent or 0),
+            " ".join(names),
             *handle.argv,
             cwd=handle.cwd,
-            env=environment,
+            env=renamed,
         )
         return tokens
 
     async def attach(self, job_id: str) -> JobHandle:
         """The handle of the job ``job_id`` (e.g. started by another process)."""
         jid = check_job_id(job_id)
-        _, body, _ = await self._run(_script.ATTACH, self.root, jid)
+        _, body, _ = await self._run(_script.load("attach"), self.root, jid)
         return JobHandle.from_json(body.strip())
 
     async def status(self, handle: JobHandle) -> JobStatus:
@@ -257,7 +280,7 @@ class Jobs:
         root, jid = self._handle_root(handle)
         name = self._stream(handle, stream)
         tokens, data, _ = await self._run(
-            _script.READ, root, jid, name, str(cursor), str(max_bytes), str(linger)
+            _script.load("read"), root, jid, name, str(cursor), str(max_bytes), str(linger)
         )
         status = _parse_status(tokens)
         size = int(tokens[5])
@@ -306,7 +329,7 @@ class Jobs:
         name = self._stream(handle, stream)
         if isinstance(lines, bool) or not isinstance(lines, int) or lines < 0:
             raise InvalidArgument(f"lines must be a non-negative int, got {lines!r}")
-        _, body, _ = await self._run(_script.TAIL, root, jid, name, str(lines))
+        _, body, _ = await self._run(_script.load("tail"), root, jid, name, str(lines))
         return body
 
     async def write(self, handle: JobHandle, data: bytes, *, timeout: float = 60.0) -> None:
@@ -320,7 +343,7 @@ class Jobs:
             raise InvalidArgument("data must be bytes, not None")
         limit = check_timeout("timeout", timeout)
         tokens, body, result = await self._run(
-            _script.WRITE, root, jid, input=payload, timeout=limit
+            _script.load("write"), root, jid, input=payload, timeout=limit
         )
         match tokens:
             case ["writing"] if body == b"ok\n":
@@ -338,7 +361,7 @@ class Jobs:
     async def close_stdin(self, handle: JobHandle) -> None:
         """Deliver EOF to the job's stdin (once the bytes already written are read)."""
         root, jid = self._handle_root(handle)
-        await self._run(_script.CLOSE, root, jid)
+        await self._run(_script.load("close"), root, jid)
 
     async def stop(
         self, handle: JobHandle, *, wait: bool = True, grace: float | None = None
@@ -349,7 +372,9 @@ class Jobs:
         root, jid = self._handle_root(handle)
         seconds = check_timeout("grace", grace) or self.limits.kill_grace
         steps = max(1, math.ceil(seconds / _STEP))
-        tokens, _, _ = await self._run(_script.STOP, root, jid, str(steps), "1" if wait else "0")
+        tokens, _, _ = await self._run(
+            _script.load("stop"), root, jid, str(steps), "1" if wait else "0"
+        )
         return _parse_status(tokens)
 
     async def kill(
@@ -358,7 +383,9 @@ class Jobs:
         """Send ``sig`` to every process of the job (no-op once it has ended)."""
         root, jid = self._handle_root(handle)
         signum = check_signal(sig)
-        tokens, _, _ = await self._run(_script.KILL, root, jid, signum.name.removeprefix("SIG"))
+        tokens, _, _ = await self._run(
+            _script.load("kill"), root, jid, signum.name.removeprefix("SIG")
+        )
         return _parse_status(tokens)
 
     async def remove(self, handle: JobHandle | str, *, force: bool = False) -> None:
@@ -368,14 +395,14 @@ class Jobs:
             root, jid = self.root, check_job_id(handle)
         else:
             root, jid = self._handle_root(handle)
-        tokens, _, _ = await self._run(_script.REMOVE, root, jid, "1" if force else "0")
+        tokens, _, _ = await self._run(_script.load("remove"), root, jid, "1" if force else "0")
         if tokens == ["running"]:
             raise JobStillRunning(f"job {jid!r} is still running; stop it or pass force=True")
 
     async def list(self) -> list[JobInfo]:
         """Every job under the root, oldest first, with its status."""
         result = await self._sb.exec(
-            "sh", ["-c", _script.LIST, "sandlot-job", self.root or "", "-"]
+            "sh", ["-c", _script.load("list"), "sandlot-job", self.root or "", "-"]
         )
         lines = result.stdout.split(b"\n")
         infos = []

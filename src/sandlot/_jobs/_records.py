@@ -11,10 +11,24 @@ from typing import Any
 
 import attrs
 
-from .._errors import InvalidArgument
+from .._errors import InvalidArgument, SandlotError
 from .._records import ExitStatus
 
-__all__ = ["JobHandle", "JobInfo", "JobLimits", "JobRead", "JobState", "JobStatus", "check_job_id"]
+__all__ = [
+    "JOB_FORMAT",
+    "JobHandle",
+    "JobInfo",
+    "JobLimits",
+    "JobRead",
+    "JobState",
+    "JobStatus",
+    "check_job_id",
+]
+
+#: The version of the job directory layout, stored in meta.json (and a handle's JSON) as
+#: ``"format"``. A meta.json without it was written before the field existed, in the
+#: layout that became format 1, and is read as such. A newer format is refused.
+JOB_FORMAT = 1
 
 # Ids become directory names in the sandbox: no separators, no dot-dot, nothing a shell
 # could misread.
@@ -143,6 +157,7 @@ class JobHandle:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format": JOB_FORMAT,
             "id": self.id,
             "root": self.root,
             "argv": list(self.argv),
@@ -160,6 +175,14 @@ class JobHandle:
     def from_dict(cls, data: object) -> JobHandle:
         if not isinstance(data, dict):
             raise InvalidArgument(f"a job handle must be a JSON object, not {data!r}")
+        version = data.get("format", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidArgument(f"malformed job handle: format {version!r}")
+        if version > JOB_FORMAT:
+            raise SandlotError(
+                f"job {data.get('id')!r} was written in job format {version}, newer than this"
+                f" sandlot reads (format {JOB_FORMAT}): upgrade sandlot to use it"
+            )
         try:
             root = data.get("root")
             timeout = data.get("timeout")

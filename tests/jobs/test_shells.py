@@ -1,0 +1,194 @@
+"""The jobs scripts behave the same under dash, bash and busybox sh.
+
+A sandbox's ``sh`` may be any of them. Each test runs the jobs API on the local backend
+with ``PATH`` starting with a directory in which ``sh`` is the shell under test, so every
+``sh`` involved (the operation scripts, the wrapper, the command's own shell, and the
+``sh -c`` commands of the test) is that shell. Byte-exact output, exit records (a
+signal by name), stdin, stop, kill, timeout, log cap, list and remove are checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
+from pathlib import Path
+
+import anyio
+import pytest
+
+import sandlot
+from sandlot import JobHandle, Jobs, JobState, JobStatus
+
+DEADLINE = 30
+SHELLS = {"dash": ["dash"], "bash": ["bash"], "busybox": ["busybox"]}
+
+
+@pytest.fixture(params=sorted(SHELLS))
+def shell(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """PATH starts with a directory where ``sh`` is the shell; yields its real path."""
+    found = shutil.which(request.param)
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{request.param} is missing (CI=true: it must be installed)")
+        pytest.skip(f"{request.param} is not installed")
+    real = os.path.realpath(found)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "sh").symlink_to(real)  # busybox runs its `sh` applet, bash its POSIX mode
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    yield real
+
+
+@pytest.fixture
+async def local(shell: str) -> AsyncIterator[sandlot.Sandbox]:
+    async with sandlot.open_sandbox("local", kill_grace=0.2) as sb:
+        yield sb
+
+
+@pytest.fixture
+async def jobs(local: sandlot.Sandbox, tmp_path: Path) -> AsyncIterator[Jobs]:
+    manager = Jobs(local, root=str(tmp_path / "jobs"), limits=sandlot.JobLimits(kill_grace=0.5))
+    yield manager
+    with anyio.CancelScope(shield=True), anyio.fail_after(30):
+        for info in await manager.list():
+            await manager.remove(info.handle, force=True)
+
+
+async def drain(
+    jobs: Jobs, handle: JobHandle, *, stream: str | None = None
+) -> tuple[bytes, JobStatus]:
+    data = bytearray()
+    with anyio.fail_after(DEADLINE):
+        async for chunk in jobs.follow(handle, stream=stream, poll=0.5):
+            data += chunk.data
+        status = await jobs.status(handle)
+    assert status.ended
+    return bytes(data), status
+
+
+async def wait_for_output(jobs: Jobs, handle: JobHandle, needle: bytes) -> None:
+    seen = b""
+    with anyio.fail_after(DEADLINE):
+        async with aclosing(jobs.follow(handle, poll=0.2)) as chunks:
+            async for chunk in chunks:
+                seen += chunk.data
+                if needle in seen:
+                    return
+    raise AssertionError(f"the job ended without writing {needle!r}; it wrote {seen!r}")
+
+
+def executable(pid: bytes) -> str:
+    return os.path.realpath(f"/proc/{pid.decode()}/exe")
+
+
+def job_file(jobs: Jobs, handle: JobHandle, name: str) -> bytes:
+    assert jobs.root is not None
+    return (Path(jobs.root) / handle.id / name).read_bytes()
+
+
+async def test_stdin_output_and_exit_code(jobs: Jobs, shell: str) -> None:
+    handle = await jobs.start("sh", ["-c", "cat; printf 'eof-seen'; exit 3"])
+    await jobs.write(handle, b"hello \x00\xff\n")
+    await wait_for_output(jobs, handle, b"hello \x00\xff\n")
+    # Every sh here is the shell under test: the wrapper and the job's own shell.
+    assert executable(job_file(jobs, handle, "wrapper").split()[0]) == shell
+    assert executable(job_file(jobs, handle, "pid").split()[0]) == shell
+    assert (await jobs.status(handle)).running
+    await jobs.close_stdin(handle)
+    data, status = await drain(jobs, handle)
+    assert data == b"hello \x00\xff\neof-seen"
+    assert status == JobStatus(JobState.EXITED, sandlot.ExitStatus(code=3), reaper=status.reaper)
+    assert job_file(jobs, handle, "exit") == b"code 3\n"
+    with pytest.raises(sandlot.StreamClosed):
+        await jobs.write(handle, b"late")
+    # Binary output, byte-exact, and 128+N that is a code, not a signal.
+    script = (
+        'i=0; while [ $i -lt 256 ]; do printf "\\\\$(printf %o $i)"; i=$((i+1)); done; exit 130'
+    )
+    handle = await jobs.start("sh", ["-c", script])
+    data, status = await drain(jobs, handle)
+    assert data == bytes(range(256)) and status.exit == sandlot.ExitStatus(code=130)
+
+
+async def test_separate_streams_tail_and_log_cap(jobs: Jobs, local: sandlot.Sandbox) -> None:
+    handle = await jobs.start(
+        "sh", ["-c", "echo out1; echo err1 >&2; echo out2; printf err2 >&2"], separate_streams=True
+    )
+    out, _ = await drain(jobs, handle, stream="stdout")
+    err, _ = await drain(jobs, handle, stream="stderr")
+    assert (out, err) == (b"out1\nout2\n", b"err1\nerr2")
+    assert await jobs.tail(handle, 1, stream="stderr") == b"err2"
+    capped = Jobs(local, root=jobs.root, limits=sandlot.JobLimits(max_log_bytes=100))
+    handle = await capped.start(
+        "sh", ["-c", "i=0; while [ $i -lt 100 ]; do echo 123456789; i=$((i+1)); done; exit 5"]
+    )
+    data, status = await drain(jobs, handle)
+    assert data == b"123456789\n" * 10
+    assert status.log_truncated and status.exit == sandlot.ExitStatus(code=5)
+
+
+async def test_signals_are_recorded_by_name(jobs: Jobs) -> None:
+    handle = await jobs.start("sh", ["-c", "echo up; exec sleep 60"])
+    await wait_for_output(jobs, handle, b"up\n")
+    await jobs.kill(handle, signal.SIGKILL)
+    _, status = await drain(jobs, handle)
+    assert status.exit == sandlot.ExitStatus(signal=signal.SIGKILL)
+    assert job_file(jobs, handle, "exit") == b"signal 9 KILL\n"
+    # kill delivers the chosen signal; the job's trap answers it.
+    handle = await jobs.start(
+        "sh",
+        [
+            "-c",
+            "exec 2>/dev/null; trap 'echo got-usr1; exit 9' USR1; echo ready; "
+            "while :; do sleep 0.05; done",
+        ],
+    )
+    await wait_for_output(jobs, handle, b"ready\n")
+    await jobs.kill(handle, "USR1")
+    data, status = await drain(jobs, handle)
+    assert (data, status.exit) == (b"ready\ngot-usr1\n", sandlot.ExitStatus(code=9))
+
+
+async def test_stop_timeout_list_and_remove(jobs: Jobs) -> None:
+    stubborn = await jobs.start(
+        "sh", ["-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"]
+    )
+    await wait_for_output(jobs, stubborn, b"ready\n")
+    with anyio.fail_after(DEADLINE):
+        status = await jobs.stop(stubborn, grace=0.3)
+    assert status.exit == sandlot.ExitStatus(signal=signal.SIGKILL)
+    timed = await jobs.start("sleep", ["60"], timeout=0.3)
+    _, status = await drain(jobs, timed)
+    assert status.timed_out and status.exit == sandlot.ExitStatus(signal=signal.SIGTERM)
+    assert job_file(jobs, timed, "exit") == b"signal 15 TERM\n"
+    running = await jobs.start("sleep", ["60"], job_id="running-job")
+    with pytest.raises(sandlot.JobStillRunning):
+        await jobs.remove(running)
+    infos = {info.handle.id: info for info in await jobs.list()}
+    assert set(infos) == {stubborn.id, timed.id, "running-job"}
+    assert infos["running-job"].status.running and infos["running-job"].handle == running
+    status = await jobs.stop(running)
+    assert status.exit == sandlot.ExitStatus(signal=signal.SIGTERM)
+    for handle in (stubborn, timed, running):
+        await jobs.remove(handle)
+    assert await jobs.list() == []
+
+
+async def test_the_environment_reaches_the_job_exactly(jobs: Jobs) -> None:
+    env = {
+        "job_dir": "mine",
+        "HOME": "/nonexistent-home",
+        "MULTI": "a b\n'c' \"d\" $HOME \\",
+        "SANDLOT_JOB_ENV_X": "1",
+        "X": "2",
+    }
+    script = 'for n in "$@"; do printf "%s=[" "$n"; printenv "$n"; printf "]"; done'
+    handle = await jobs.start("sh", ["-c", script, "sh", *env], env=env)
+    data, status = await drain(jobs, handle)
+    expected = "".join(f"{name}=[{value}\n]" for name, value in env.items())
+    assert (data.decode(), status.exit) == (expected, sandlot.ExitStatus(code=0))
