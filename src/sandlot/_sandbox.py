@@ -76,7 +76,7 @@ class Sandbox:
 
     @property
     def backend(self) -> str:
-        """The backend's name: ``local``, ``ssh`` or ``daytona``."""
+        """The backend's name (see :func:`sandlot.backends.available`)."""
         return self._transport.name
 
     @property
@@ -217,10 +217,11 @@ class Sandbox:
 
 @asynccontextmanager
 async def open_sandbox(url: str | None = None, **options: Any) -> AsyncIterator[Sandbox]:
-    """Open a sandbox: ``"local"`` (the default), ``"ssh://user@host:port"``,
-    ``"daytona://<id>"``. With no URL, ``$SANDLOT_SANDBOX`` is used, then ``local``.
+    """Open the sandbox at ``url`` (``<scheme>://...`` of any backend in
+    :func:`sandlot.backends.available`). With no URL, ``$SANDLOT_SANDBOX`` is used, then
+    ``local``.
 
-    Backend options: ``ssh=SSHOptions(...)``, ``daytona=DaytonaOptions(...)``;
+    A backend's options are passed under its name (``<name>=<its options type>(...)``);
     ``kill_grace`` is the seconds between SIGTERM and SIGKILL (default 0.5).
     """
     sandbox = await Sandbox.connect(url, **options)

@@ -134,6 +134,6 @@ def test_bad_options_are_rejected(kwargs: dict[str, object], message: str) -> No
 
 
 async def test_ssh_option_must_be_sshoptions() -> None:
-    with pytest.raises(sandlot.InvalidArgument, match="ssh= takes an SSHOptions, not dict"):
+    with pytest.raises(sandlot.InvalidArgument, match="ssh= takes SSHOptions, not dict"):
         async with sandlot.open_sandbox("ssh://root@127.0.0.1:1", ssh={"password": "x"}):
             pass

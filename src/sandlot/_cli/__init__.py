@@ -14,8 +14,10 @@ import anyio
 
 from .. import __version__
 from .._errors import SandlotError
+from .._url import DEFAULT, ENV_VAR
 from .._validate import check_timeout
-from ._config import open_target
+from ..backends import available
+from ._config import open_target, url_forms
 from ._errors import CommandFailed, UsageError, exit_code_for, leaf
 
 __all__ = ["main"]
@@ -46,8 +48,8 @@ def _sandbox_arg(p: argparse.ArgumentParser, *, with_id: bool = False) -> None:
         "words",
         nargs="*",
         metavar="[SANDBOX] JOB_ID" if with_id else "SANDBOX",
-        help="SANDBOX: a URL (local, ssh://user@host:port, daytona://id) or a configured "
-        "name; default: $SANDLOT_SANDBOX, else local",
+        help=f"SANDBOX: a URL ({', '.join(url_forms())}) or a configured "
+        f"name; default: ${ENV_VAR}, else {DEFAULT}",
     )
     p.set_defaults(with_id=with_id)
 
@@ -59,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = _Parser(
         prog="sandlot",
-        description="Run processes in sandboxes: local, over SSH, or in Daytona.",
+        description="Run processes in sandboxes. Backends: "
+        + ", ".join(b.name for b in available())
+        + ".",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"sandlot {__version__}")

@@ -15,7 +15,14 @@ from ..._errors import InvalidArgument, SandlotError
 from ._errors import opening_error
 from ._options import DaytonaOptions
 
-__all__ = ["DEFAULT_API_URL", "create_sandbox", "delete_sandbox", "sdk_client", "stop_sandbox"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "create_sandbox",
+    "delete_sandbox",
+    "sdk_client",
+    "start_sandbox",
+    "stop_sandbox",
+]
 
 DEFAULT_API_URL = "https://app.daytona.io/api"
 
@@ -113,3 +120,14 @@ async def stop_sandbox(ident: str, options: DaytonaOptions | None = None) -> Non
         await client.stop(sandbox, timeout=opts.timeout)
 
     await _control(opts, ident, stop)
+
+
+async def start_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
+    """Start the stopped Daytona sandbox ``ident`` (id or name) through the SDK."""
+    opts = _checked(options)
+
+    async def start(client: Any) -> None:
+        sandbox = await client.get(ident, request_timeout=opts.timeout)
+        await client.start(sandbox, timeout=opts.timeout)
+
+    await _control(opts, ident, start)
