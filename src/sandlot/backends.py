@@ -6,7 +6,8 @@ declares one in its distribution's metadata::
     [project.entry-points."sandlot.backends"]
     mybackend = "mypackage.sandlot_backend:backend"
 
-where ``backend`` is a :class:`Backend`. Nothing else in sandlot needs to change:
+where ``backend`` is a :class:`Backend` whose ``connect`` returns a :class:`Transport`
+(the interface every backend implements). Nothing else in sandlot needs to change:
 :func:`~sandlot.open_sandbox`, URL parsing, :class:`~sandlot.SandboxRegistry` and the CLI
 know backends only through their declarations (:func:`available`).
 """
@@ -21,13 +22,17 @@ import attrs
 
 from ._errors import InvalidSandboxURL
 from ._records import Capabilities
+from ._transport import LaunchSpec, RawProcess, Transport
 from ._url import SandboxURL
 
 __all__ = [
     "GROUP",
     "Backend",
+    "LaunchSpec",
     "Provisioning",
+    "RawProcess",
     "SandboxURL",
+    "Transport",
     "available",
     "options_from_config",
     "parse_target",

@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "shell",
         parents=[common],
-        help="an interactive terminal, like ssh",
+        help="an interactive terminal, like a remote login",
         usage="sandlot shell [options] [SANDBOX] [-- CMD [ARGS...]]",
         description="Open CMD (default: the sandbox user's login shell) on a terminal in "
         "SANDBOX, bridged to this terminal. Exit code is the remote program's.",
