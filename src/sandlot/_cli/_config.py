@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from .._backends import backend_for, registry
+from .._errors import InvalidSandboxURL
 from .._sandbox import Sandbox, open_sandbox
 from .._url import DEFAULT, ENV_VAR, parse_url
 from ._errors import UsageError
@@ -85,9 +86,14 @@ def resolve(spec: str | None) -> Named:
     """``spec`` is a URL or a configured name; ``None`` means ``$SANDLOT_SANDBOX`` or local."""
     if spec is None:
         spec = os.environ.get(ENV_VAR) or DEFAULT
-    if spec in registry() or not _NAME.match(spec):
+    if not _NAME.match(spec):
         parse_url(spec)  # InvalidSandboxURL names what is wrong
         return Named(spec, spec)
+    try:
+        parse_url(spec)  # a URL that is a plain word, such as ``local``
+        return Named(spec, spec)
+    except InvalidSandboxURL:
+        pass
     found = load_config().get(spec)
     if found is None:
         raise UsageError(
