@@ -381,7 +381,7 @@ def test_utf8_hold_back() -> None:
 
 
 CLIENT = """
-import sys, anyio, sandlot
+import sys, anyio, sandlot, sandlot.daytona, sandlot.ssh
 
 async def main():
     url, root, script, *keys = sys.argv[1:]
