@@ -288,3 +288,21 @@ def test_a_builtin_declared_as_an_entry_point_too_is_no_duplicate(tmp_path: Path
         "import sandlot.backends; print([b.name for b in sandlot.backends.available()])", site
     )
     assert (r.returncode, r.stdout) == (0, "['daytona', 'local', 'ssh']\n"), r.stderr
+
+
+def test_backends_are_listed_without_their_dependencies() -> None:
+    """Declarations import no optional dependency: with asyncssh and the daytona SDK
+    missing, every backend is still listed, parsed and configured."""
+    r = _python(
+        """
+        import sys
+        sys.modules["asyncssh"] = sys.modules["daytona"] = None  # not installed
+        import sandlot, sandlot.backends
+        from sandlot._url import parse_url
+        print([b.name for b in sandlot.backends.available()])
+        print(parse_url("ssh://h"), parse_url("daytona://d"))
+        ssh = {b.name: b for b in sandlot.backends.available()}["ssh"]
+        print(ssh.options_from_config({"identity_file": "~/k"}).client_keys[0].startswith("/"))
+        """
+    )
+    assert r.stdout.splitlines() == ["['daytona', 'local', 'ssh']", "ssh://h daytona://d", "True"]
