@@ -116,7 +116,7 @@ class Provisioning:
         created.append(("stop", str(url)))
 
     async def delete(self, url, options):
-        pass
+        created.append(("delete", str(url)))
 
 
 async def connect(url, options):
@@ -216,6 +216,8 @@ def test_a_plugin_backend_opens_through_open_sandbox(toy_site: Path, tmp_path: P
             record = await registry.create("toy://new")
             print(record.provider, record.provider_id, record.url)
             await registry.stop(record.id)
+            await registry.delete(record.id)
+            print(await registry.list())
             import sandlot_toy
             print(sandlot_toy.created)
 
@@ -229,7 +231,8 @@ def test_a_plugin_backend_opens_through_open_sandbox(toy_site: Path, tmp_path: P
         "unknown sandbox scheme 'nope' in 'nope://x'; known: daytona, local, ssh, toy",
         "malformed sandbox URL 'toy://': expected toy://<name>",
         "toy made toy://made",
-        "[('stop', 'toy://made')]",
+        "[]",
+        "[('stop', 'toy://made'), ('delete', 'toy://made')]",
     ]
 
 

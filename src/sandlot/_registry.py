@@ -224,6 +224,17 @@ class SandboxRegistry:
         await self._update(record.id, status="stopped", error=None)
         return await self.get(record.id)
 
+    async def delete(self, sandbox_id: str, **options: Any) -> None:
+        """Delete the sandbox, if its provider owns it (with the backend's options,
+        ``<backend name>=...``), then its record; for a host only the record goes."""
+        record = await self.get(sandbox_id)
+        url = parse_url(record.url)
+        backend = backend_for(url)
+        if backend.provisioning and url.target:
+            async with self._errors_recorded(record.id):
+                await backend.provisioning.delete(url, options_for(backend, dict(options)))
+        await self._run("DELETE FROM sandboxes WHERE id = ?", (record.id,))
+
     async def remove(self, sandbox_id: str) -> None:
         """Forget the record (the sandbox itself is left as it is)."""
         await self.get(sandbox_id)

@@ -143,6 +143,20 @@ async def test_registry_stop_stops_the_sandbox_and_open_starts_it(
     assert gone.status == "error" and gone.error is not None and ident in gone.error
 
 
+async def test_registry_delete_deletes_the_sandbox_and_the_record(
+    daytona_local: daytona_server.LocalDaytona, tmp_path: Path
+) -> None:
+    opts = options(daytona_local)
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    record = await registry.create("daytona://new", daytona=opts)
+    assert record.provider_id is not None
+    await registry.delete(record.id, daytona=opts)
+    with pytest.raises(sandlot.SandboxNotFound):
+        await registry.get(record.id)
+    with pytest.raises(sandlot.SandboxNotFound):  # the provider's sandbox is gone too
+        await sandlot.daytona.delete_sandbox(record.provider_id, opts)
+
+
 @pytest.mark.parametrize("code", [0, 1, 126, 127, 128, 130, 137, 143, 255])
 async def test_exit_codes_above_128_are_codes_not_signals(sb: sandlot.Sandbox, code: int) -> None:
     r = await sb.exec("sh", ["-c", f"exit {code}"])
