@@ -32,6 +32,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
 sys.path.insert(0, str(_here.parent / "tests"))
 
 import sandlot  # noqa: E402
+import sandlot.daytona  # noqa: E402
 
 MIB = 1 << 20
 
@@ -110,7 +111,7 @@ async def sdk_figures(url: str, key: str, ident: str, size: int, runs: int) -> d
 
 
 async def sandlot_figures(url: str, key: str, ident: str, size: int, runs: int) -> dict[str, float]:
-    opts = sandlot.DaytonaOptions(api_key=key, api_url=url, target="local")
+    opts = sandlot.daytona.DaytonaOptions(api_key=key, api_url=url, target="local")
     out: dict[str, float] = {}
     async with sandlot.open_sandbox(f"daytona://{ident}", daytona=opts) as sb:
 

@@ -30,6 +30,7 @@ import anyio
 import asyncssh
 
 import sandlot
+import sandlot.ssh
 
 CIPHER = "aes128-gcm@openssh.com"
 
@@ -72,8 +73,8 @@ class Server:
         self.key = f"{d}/client"
         self.known_hosts = f"{d}/known_hosts"
 
-    def options(self, **kw: Any) -> sandlot.SSHOptions:
-        return sandlot.SSHOptions(
+    def options(self, **kw: Any) -> sandlot.ssh.SSHOptions:
+        return sandlot.ssh.SSHOptions(
             known_hosts=self.known_hosts, client_keys=[self.key], agent=False, config=[], **kw
         )
 

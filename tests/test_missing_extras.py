@@ -27,7 +27,7 @@ def run_without(module: str, code: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(("module", "url", "extra"), CASES)
 def test_the_api_names_the_extra(module: str, url: str, extra: str) -> None:
     code = f"""
-import anyio, sandlot
+import anyio, sandlot, sandlot.daytona
 async def main():
     try:
         async with sandlot.open_sandbox({url!r}):
@@ -50,10 +50,10 @@ anyio.run(main)
 
 def test_the_daytona_control_functions_name_the_extra() -> None:
     code = """
-import anyio, sandlot
+import anyio, sandlot, sandlot.daytona
 async def main():
-    for call in (sandlot.create_daytona_sandbox(), sandlot.delete_daytona_sandbox("x"),
-                 sandlot.stop_daytona_sandbox("x")):
+    for call in (sandlot.daytona.create_sandbox(), sandlot.daytona.delete_sandbox("x"),
+                 sandlot.daytona.stop_sandbox("x")):
         try:
             await call
         except sandlot.MissingDependency as exc:

@@ -34,6 +34,9 @@ async def test_create_reconnect_run_stop(registry: sandlot.SandboxRegistry) -> N
     await registry.remove(record.id)
     with pytest.raises(sandlot.SandboxNotFound, match=record.id):
         await registry.get(record.id)
+    other = await registry.create("local")
+    await registry.delete(other.id)  # a host has nothing to delete: only the record goes
+    assert await registry.list() == []
 
 
 async def test_provider_from_the_environment_then_local(

@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 
 import sandlot
-from sandlot._url import SandboxURL, parse_url
+from sandlot._url import SandboxURL
+from sandlot.backends import parse_url
 
 
 @pytest.mark.parametrize(
     ("url", "parsed"),
     [
         ("local", SandboxURL("local")),
-        ("ssh://me@example.org:2222", SandboxURL("ssh", host="example.org", port=2222, user="me")),
-        ("ssh://example.org", SandboxURL("ssh", host="example.org")),
-        ("ssh://[::1]:22", SandboxURL("ssh", host="::1", port=22)),
-        ("daytona://my-box", SandboxURL("daytona", ident="my-box")),
+        ("local://", SandboxURL("local")),
+        ("ssh://me@example.org:2222", SandboxURL("ssh", "me@example.org:2222")),
+        ("SSH://Example.org/", SandboxURL("ssh", "example.org")),
+        ("ssh://[::1]:22", SandboxURL("ssh", "[::1]:22")),
+        ("daytona://my-box", SandboxURL("daytona", "my-box")),
     ],
 )
 def test_parse(url: str, parsed: SandboxURL) -> None:
@@ -27,14 +29,20 @@ def test_default_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("SANDLOT_SANDBOX", raising=False)
     assert parse_url(None) == SandboxURL("local")
     monkeypatch.setenv("SANDLOT_SANDBOX", "daytona://abc")
-    assert parse_url(None) == SandboxURL("daytona", ident="abc")
+    assert parse_url(None) == SandboxURL("daytona", "abc")
 
 
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("ftp://host", "unknown sandbox scheme 'ftp'"),
-        ("localhost", "malformed sandbox URL 'localhost'"),
+        ("ftp://host", r"unknown sandbox scheme 'ftp' in 'ftp://host'; known: daytona, local, ssh"),
+        (
+            "localhost",
+            r"malformed sandbox URL 'localhost': expected daytona://<id>, local, "
+            r"ssh://\[user@\]host\[:port\]",
+        ),
+        ("local://x", "use plain 'local'"),
+        ("ssh", r"expected ssh://\[user@\]host\[:port\]"),
         ("ssh://", "no host"),
         ("ssh://host:notaport", "bad port"),
         ("ssh://host/path", "an ssh URL has no path"),

@@ -1,12 +1,11 @@
-"""sandlot: run and talk to processes in sandboxes (local, SSH, Daytona) on anyio."""
+"""sandlot: run and talk to processes in sandboxes on anyio.
+
+Backends are plugins (:mod:`sandlot.backends`); a backend's options and other names
+are in its own module.
+"""
 
 from __future__ import annotations
 
-from ._backends.daytona import DaytonaOptions
-from ._backends.daytona import create_sandbox as create_daytona_sandbox
-from ._backends.daytona import delete_sandbox as delete_daytona_sandbox
-from ._backends.daytona import stop_sandbox as stop_daytona_sandbox
-from ._backends.ssh import SSHOptions
 from ._errors import (
     AuthenticationFailed,
     CommandNotFound,
@@ -46,7 +45,6 @@ __all__ = [
     "CommandNotFound",
     "ConnectionFailed",
     "ConnectionLost",
-    "DaytonaOptions",
     "ExecResult",
     "ExitStatus",
     "FileError",
@@ -72,7 +70,6 @@ __all__ = [
     "ProcessFailed",
     "ProcessInput",
     "ProcessOutput",
-    "SSHOptions",
     "Sandbox",
     "SandboxNotFound",
     "SandboxRecord",
@@ -84,8 +81,5 @@ __all__ = [
     "TerminalSize",
     "UnknownJob",
     "__version__",
-    "create_daytona_sandbox",
-    "delete_daytona_sandbox",
     "open_sandbox",
-    "stop_daytona_sandbox",
 ]

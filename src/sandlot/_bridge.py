@@ -1,4 +1,4 @@
-"""Running asyncio-only libraries (asyncssh, the daytona SDK) under any anyio backend.
+"""Running asyncio-only libraries (a backend's client or SDK) under any anyio backend.
 
 On asyncio the coroutines run natively. Under trio they run on an asyncio event loop in a
 thread of their own (one per bridge), and results come back through the trio token, so a

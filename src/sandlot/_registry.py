@@ -21,8 +21,9 @@ from typing import Any, Literal
 import anyio
 import attrs
 
+from ._backends import backend_for, options_for
 from ._errors import InvalidArgument, SandboxNotFound, SandlotError
-from ._url import SandboxURL, parse_url
+from .backends import parse_url
 
 __all__ = ["SandboxRecord", "SandboxRegistry"]
 
@@ -140,26 +141,27 @@ class SandboxRegistry:
         **options: Any,
     ) -> SandboxRecord:
         """Record a sandbox. The provider comes from ``url``, then ``$SANDLOT_SANDBOX``,
-        then ``local``. ``daytona://new`` creates a new Daytona sandbox through the SDK
-        (``daytona=DaytonaOptions(...)``); other URLs are recorded as they are."""
+        then ``local``. ``<scheme>://new`` has a provider that owns its sandboxes
+        (a backend with ``provisioning``) create a new one, with the backend's options
+        (``<backend name>=...``); other URLs are recorded as they are."""
         cfg = _check_config(config)
         parsed = parse_url(url)
+        backend = backend_for(parsed)
+        provision = backend.provisioning if parsed.target == "new" else None
+        opts = options_for(backend, dict(options)) if provision else None
         sid = "sb_" + uuid.uuid4().hex
         now = time.time()
         await self._run(
             "INSERT INTO sandboxes VALUES (?, ?, ?, ?, 'creating', ?, NULL, ?, ?)",
-            (sid, parsed.scheme, _provider_id(parsed), str(parsed), json.dumps(cfg), now, now),
+            (sid, backend.name, parsed.target or None, str(parsed), json.dumps(cfg), now, now),
         )
         try:
-            if parsed.scheme == "daytona" and parsed.ident == "new":
-                from ._backends.daytona import create_sandbox
-
-                ident = await create_sandbox(options.get("daytona"))
-                parsed = SandboxURL("daytona", ident=ident)
+            if provision is not None:
+                parsed = await provision.create(opts)
         except SandlotError as exc:
             await self._update(sid, status="error", error=str(exc))
             raise
-        await self._update(sid, status="active", provider_id=_provider_id(parsed), url=str(parsed))
+        await self._update(sid, status="active", provider_id=parsed.target or None, url=str(parsed))
         return await self.get(sid)
 
     async def _update(self, sid: str, **fields: Any) -> None:
@@ -183,11 +185,17 @@ class SandboxRegistry:
 
     @asynccontextmanager
     async def open(self, sandbox_id: str, **options: Any) -> AsyncIterator[Any]:
-        """Reconnect to the sandbox of a record by its sandlot id and mark it active.
-        ``options`` are the backend's (secrets included: they are not stored)."""
+        """Reconnect to the sandbox of a record by its sandlot id and mark it active; a
+        stopped provider sandbox is started first. ``options`` are the backend's
+        (secrets included: they are not stored)."""
         from ._sandbox import open_sandbox
 
         record = await self.get(sandbox_id)
+        url = parse_url(record.url)
+        backend = backend_for(url)
+        async with self._errors_recorded(record.id):
+            if record.status == "stopped" and backend.provisioning and url.target:
+                await backend.provisioning.start(url, options_for(backend, dict(options)))
         async with self._errors_recorded(record.id), open_sandbox(record.url, **options) as sb:
             if record.status != "active":
                 await self._update(record.id, status="active", error=None)
@@ -204,27 +212,30 @@ class SandboxRegistry:
             raise
 
     async def stop(self, sandbox_id: str, **options: Any) -> SandboxRecord:
-        """Stop the sandbox and mark it stopped. A Daytona sandbox is stopped through the
-        SDK (``daytona=DaytonaOptions(...)``) and started again by :meth:`open`; for a
-        host (local, SSH) only the record changes."""
+        """Stop the sandbox and mark it stopped. A provider that owns its sandboxes stops
+        it (with the backend's options, ``<backend name>=...``) and :meth:`open` starts it
+        again; for a host only the record changes."""
         record = await self.get(sandbox_id)
-        if record.provider == "daytona" and record.provider_id is not None:
-            from ._backends.daytona import stop_sandbox
-
+        url = parse_url(record.url)
+        backend = backend_for(url)
+        if backend.provisioning and url.target:
             async with self._errors_recorded(record.id):
-                await stop_sandbox(record.provider_id, options.get("daytona"))
+                await backend.provisioning.stop(url, options_for(backend, dict(options)))
         await self._update(record.id, status="stopped", error=None)
         return await self.get(record.id)
+
+    async def delete(self, sandbox_id: str, **options: Any) -> None:
+        """Delete the sandbox, if its provider owns it (with the backend's options,
+        ``<backend name>=...``), then its record; for a host only the record goes."""
+        record = await self.get(sandbox_id)
+        url = parse_url(record.url)
+        backend = backend_for(url)
+        if backend.provisioning and url.target:
+            async with self._errors_recorded(record.id):
+                await backend.provisioning.delete(url, options_for(backend, dict(options)))
+        await self._run("DELETE FROM sandboxes WHERE id = ?", (record.id,))
 
     async def remove(self, sandbox_id: str) -> None:
         """Forget the record (the sandbox itself is left as it is)."""
         await self.get(sandbox_id)
         await self._run("DELETE FROM sandboxes WHERE id = ?", (sandbox_id,))
-
-
-def _provider_id(url: SandboxURL) -> str | None:
-    if url.scheme == "daytona":
-        return url.ident
-    if url.scheme == "ssh":
-        return str(url).removeprefix("ssh://")
-    return None

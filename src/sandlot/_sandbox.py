@@ -15,7 +15,7 @@ from ._exec import run_exec
 from ._process import Process, Terminal, _Running, terminate_tree
 from ._records import Capabilities, ExecResult, TerminalSize
 from ._transport import LaunchSpec, RawProcess, Transport
-from ._url import SandboxURL, parse_url
+from ._url import SandboxURL
 from ._validate import (
     check_argv,
     check_cwd,
@@ -27,6 +27,7 @@ from ._validate import (
     check_size_limit,
     check_timeout,
 )
+from .backends import parse_url
 
 if TYPE_CHECKING:
     from ._jobs import Jobs
@@ -76,7 +77,7 @@ class Sandbox:
 
     @property
     def backend(self) -> str:
-        """The backend's name: ``local``, ``ssh`` or ``daytona``."""
+        """The backend's name (see :func:`sandlot.backends.available`)."""
         return self._transport.name
 
     @property
@@ -217,10 +218,11 @@ class Sandbox:
 
 @asynccontextmanager
 async def open_sandbox(url: str | None = None, **options: Any) -> AsyncIterator[Sandbox]:
-    """Open a sandbox: ``"local"`` (the default), ``"ssh://user@host:port"``,
-    ``"daytona://<id>"``. With no URL, ``$SANDLOT_SANDBOX`` is used, then ``local``.
+    """Open the sandbox at ``url`` (``<scheme>://...`` of any backend in
+    :func:`sandlot.backends.available`). With no URL, ``$SANDLOT_SANDBOX`` is used, then
+    ``local``.
 
-    Backend options: ``ssh=SSHOptions(...)``, ``daytona=DaytonaOptions(...)``;
+    A backend's options are passed under its name (``<name>=<its options type>(...)``);
     ``kill_grace`` is the seconds between SIGTERM and SIGKILL (default 0.5).
     """
     sandbox = await Sandbox.connect(url, **options)

@@ -101,6 +101,15 @@ def test_named_sandbox_from_the_config_file(cli: CLI, config_file: Path) -> None
     assert (r.returncode, r.stdout, r.stderr) == (0, b"named\n", b"")
 
 
+def test_a_name_that_is_a_scheme_but_no_url_is_looked_up(cli: CLI, config_file: Path) -> None:
+    # "ssh" alone is no URL (no host): a sandbox may be named so; "local" is a URL.
+    config_file.write_text('[sandboxes.ssh]\nurl = "local"\n[sandboxes.local]\nurl = "ssh://h"\n')
+    r = cli.run("exec", "ssh", "--", "echo", "named")
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"named\n", b"")
+    r = cli.run("exec", "local", "--", "echo", "url")
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"url\n", b"")
+
+
 def test_sandlot_sandbox_env_is_the_default(cli: CLI, config_file: Path) -> None:
     config_file.write_text('[sandboxes.here]\nurl = "local"\n')
     r = cli.run("exec", "--", "echo", "env", SANDLOT_SANDBOX="here")

@@ -15,6 +15,7 @@ from daytona import AsyncDaytona, DaytonaConfig
 
 import daytona_server
 import sandlot
+import sandlot.daytona
 from targets import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env
 from targets.daytona import options
 
@@ -31,7 +32,7 @@ def test_options_default_to_the_sdk_environment_and_hide_the_key(
     monkeypatch.setenv("DAYTONA_API_KEY", "secret-key-123")
     monkeypatch.setenv("DAYTONA_API_URL", "http://127.0.0.1:9/api")
     monkeypatch.setenv("DAYTONA_TARGET", "eu")
-    opts = sandlot.DaytonaOptions()
+    opts = sandlot.daytona.DaytonaOptions()
     assert (opts.api_key, opts.api_url, opts.target) == (
         "secret-key-123",
         "http://127.0.0.1:9/api",
@@ -79,12 +80,12 @@ async def test_bad_key_is_refused_and_never_shown(
 async def test_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DAYTONA_API_KEY", raising=False)
     with pytest.raises(sandlot.AuthenticationFailed, match="DAYTONA_API_KEY"):
-        async with sandlot.open_sandbox("daytona://x", daytona=sandlot.DaytonaOptions()):
+        async with sandlot.open_sandbox("daytona://x", daytona=sandlot.daytona.DaytonaOptions()):
             pass
 
 
 async def test_unreachable_api() -> None:
-    opts = sandlot.DaytonaOptions(api_key="k", api_url="http://127.0.0.1:9/api", timeout=5)
+    opts = sandlot.daytona.DaytonaOptions(api_key="k", api_url="http://127.0.0.1:9/api", timeout=5)
     with pytest.raises(sandlot.HostUnreachable, match=r"127\.0\.0\.1:9"):
         async with sandlot.open_sandbox("daytona://x", daytona=opts):
             pass
@@ -100,10 +101,10 @@ async def test_create_open_and_delete_a_sandbox(
     daytona_local: daytona_server.LocalDaytona,
 ) -> None:
     opts = options(daytona_local)
-    sid = await sandlot.create_daytona_sandbox(opts, name="made-by-test", labels={"a": "b"})
+    sid = await sandlot.daytona.create_sandbox(opts, name="made-by-test", labels={"a": "b"})
     async with sandlot.open_sandbox("daytona://made-by-test", daytona=opts) as sb:
         assert (await sb.exec("true")).exit.code == 0
-    await sandlot.delete_daytona_sandbox(sid, opts)
+    await sandlot.daytona.delete_sandbox(sid, opts)
     with pytest.raises(sandlot.SandboxNotFound):
         async with sandlot.open_sandbox(f"daytona://{sid}", daytona=opts):
             pass
@@ -135,11 +136,25 @@ async def test_registry_stop_stops_the_sandbox_and_open_starts_it(
         assert await anyio.to_thread.run_sync(sandbox_state, daytona_local, ident) == "started"
         assert (await registry.get(record.id)).status == "active"
     finally:
-        await sandlot.delete_daytona_sandbox(ident, opts)
+        await sandlot.daytona.delete_sandbox(ident, opts)
     with pytest.raises(sandlot.SandboxNotFound):
         await registry.stop(record.id, daytona=opts)  # the sandbox is gone: say so, record it
     gone = await registry.get(record.id)
     assert gone.status == "error" and gone.error is not None and ident in gone.error
+
+
+async def test_registry_delete_deletes_the_sandbox_and_the_record(
+    daytona_local: daytona_server.LocalDaytona, tmp_path: Path
+) -> None:
+    opts = options(daytona_local)
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    record = await registry.create("daytona://new", daytona=opts)
+    assert record.provider_id is not None
+    await registry.delete(record.id, daytona=opts)
+    with pytest.raises(sandlot.SandboxNotFound):
+        await registry.get(record.id)
+    with pytest.raises(sandlot.SandboxNotFound):  # the provider's sandbox is gone too
+        await sandlot.daytona.delete_sandbox(record.provider_id, opts)
 
 
 @pytest.mark.parametrize("code", [0, 1, 126, 127, 128, 130, 137, 143, 255])

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import sandlot
+import sandlot.daytona
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DAYTONA_API_KEY"), reason="DAYTONA_API_KEY is not set: no live Daytona"
@@ -23,12 +24,12 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def live() -> AsyncIterator[sandlot.Sandbox]:
-    sid = await sandlot.create_daytona_sandbox(labels={"created-by": "sandlot-tests"})
+    sid = await sandlot.daytona.create_sandbox(labels={"created-by": "sandlot-tests"})
     try:
         async with sandlot.open_sandbox(f"daytona://{sid}") as sb:
             yield sb
     finally:
-        await sandlot.delete_daytona_sandbox(sid)
+        await sandlot.daytona.delete_sandbox(sid)
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])

@@ -11,6 +11,8 @@ import anyio
 import pytest
 
 import sandlot
+import sandlot.daytona
+import sandlot.ssh
 from sandlot import JobHandle, Jobs, JobState, JobStatus
 from targets import Target
 
@@ -381,17 +383,17 @@ def test_utf8_hold_back() -> None:
 
 
 CLIENT = """
-import sys, anyio, sandlot
+import sys, anyio, sandlot, sandlot.daytona, sandlot.ssh
 
 async def main():
     url, root, script, *keys = sys.argv[1:]
     options = {}
     if url.startswith("ssh:"):
-        options["ssh"] = sandlot.SSHOptions(
+        options["ssh"] = sandlot.ssh.SSHOptions(
             known_hosts=keys[0], client_keys=[keys[1]], agent=False, config=[]
         )
     elif url.startswith("daytona:"):
-        options["daytona"] = sandlot.DaytonaOptions(
+        options["daytona"] = sandlot.daytona.DaytonaOptions(
             api_key=keys[0], api_url=keys[1], target="local"
         )
     async with sandlot.open_sandbox(url, **options) as sb:

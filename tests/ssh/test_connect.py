@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 import sandlot
+import sandlot.ssh
 from targets.ssh import Sshd
 
 SECRET = "s3cret-Passw0rd-do-not-leak"
@@ -35,7 +36,7 @@ async def test_unknown_host_key_is_rejected_by_default(
 ) -> None:
     # The default honours ~/.ssh/known_hosts: here a home without one.
     monkeypatch.setenv("HOME", str(tmp_path))
-    opts = sandlot.SSHOptions(client_keys=[sshd.client_key], agent=False, config=[])
+    opts = sandlot.ssh.SSHOptions(client_keys=[sshd.client_key], agent=False, config=[])
     with pytest.raises(sandlot.HostKeyRejected) as info:
         async with sandlot.open_sandbox(sshd.url("root"), ssh=opts):
             pass
@@ -113,7 +114,7 @@ async def test_ssh_config_is_honoured(sshd: Sshd, tmp_path: os.PathLike[str]) ->
         f"Host sandlot-alias\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User root\n"
         f"  IdentityFile {sshd.client_key}\n  UserKnownHostsFile {sshd.known_hosts}\n",
     )
-    opts = sandlot.SSHOptions(config=[config], agent=False)
+    opts = sandlot.ssh.SSHOptions(config=[config], agent=False)
     async with sandlot.open_sandbox("ssh://sandlot-alias", ssh=opts) as sb:
         assert (await sb.exec("id", ["-un"])).stdout == b"root\n"
 
@@ -132,17 +133,17 @@ async def test_ssh_config_is_honoured(sshd: Sshd, tmp_path: os.PathLike[str]) ->
 )
 def test_bad_options_are_rejected(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(sandlot.InvalidArgument, match=message):
-        sandlot.SSHOptions(**kwargs)  # type: ignore[arg-type]
+        sandlot.ssh.SSHOptions(**kwargs)  # type: ignore[arg-type]
 
 
 def test_fast_receive_is_off_by_default_and_shown_in_repr() -> None:
-    assert sandlot.SSHOptions().fast_receive is False
-    assert repr(sandlot.SSHOptions()).endswith(", fast_receive=False)")
-    assert repr(sandlot.SSHOptions(fast_receive=True)).endswith(", fast_receive=True)")
+    assert sandlot.ssh.SSHOptions().fast_receive is False
+    assert repr(sandlot.ssh.SSHOptions()).endswith(", fast_receive=False)")
+    assert repr(sandlot.ssh.SSHOptions(fast_receive=True)).endswith(", fast_receive=True)")
 
 
 async def test_ssh_option_must_be_sshoptions() -> None:
-    with pytest.raises(sandlot.InvalidArgument, match="ssh= takes an SSHOptions, not dict"):
+    with pytest.raises(sandlot.InvalidArgument, match="ssh= takes SSHOptions, not dict"):
         async with sandlot.open_sandbox("ssh://root@127.0.0.1:1", ssh={"password": "x"}):
             pass
 

@@ -15,6 +15,7 @@ import asyncssh
 import pytest
 
 import sandlot
+import sandlot.ssh
 from sandlot._backends.ssh import _fastpath
 from targets.ssh import TEST_USER, Sshd
 
@@ -69,7 +70,7 @@ def patched(conn: Any) -> list[str]:
 
 
 async def test_by_default_connections_keep_asyncssh_receive_path(sshd: Sshd) -> None:
-    assert sandlot.SSHOptions().fast_receive is False
+    assert sandlot.ssh.SSHOptions().fast_receive is False
     async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=sshd.options()) as sb:
         await interleaved(sb)
         cs = conns(sb)

@@ -14,6 +14,7 @@ import pytest
 
 import daytona_server
 import sandlot
+import sandlot.daytona
 
 from . import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env
 
@@ -32,10 +33,10 @@ def daytona_local() -> Iterator[daytona_server.LocalDaytona]:
     server.stop()
 
 
-def options(server: daytona_server.LocalDaytona, **kw: object) -> sandlot.DaytonaOptions:
+def options(server: daytona_server.LocalDaytona, **kw: object) -> sandlot.daytona.DaytonaOptions:
     base: dict[str, object] = dict(api_key=server.api_key, api_url=server.api_url, target="local")
     base.update(kw)
-    return sandlot.DaytonaOptions(**base)  # type: ignore[arg-type]
+    return sandlot.daytona.DaytonaOptions(**base)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

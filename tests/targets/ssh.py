@@ -22,6 +22,7 @@ import attrs
 import pytest
 
 import sandlot
+import sandlot.ssh
 
 from . import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env
 
@@ -43,12 +44,12 @@ class Sshd:
     log: str
     pid: int
 
-    def options(self, **kw: object) -> sandlot.SSHOptions:
+    def options(self, **kw: object) -> sandlot.ssh.SSHOptions:
         base: dict[str, object] = dict(
             known_hosts=self.known_hosts, client_keys=[self.client_key], agent=False, config=[]
         )
         base.update(kw)
-        return sandlot.SSHOptions(**base)  # type: ignore[arg-type]
+        return sandlot.ssh.SSHOptions(**base)  # type: ignore[arg-type]
 
     def url(self, user: str) -> str:
         return f"ssh://{user}@127.0.0.1:{self.port}"

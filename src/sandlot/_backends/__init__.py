@@ -1,74 +1,70 @@
-"""Backends: one module (or package) each, all implementing :class:`Transport`."""
+"""The backend registry: sandlot's own backends (one module or package each here, with a
+``backend`` declaration) and those of the ``sandlot.backends`` entry points."""
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, TypeVar
+from typing import Any
 
 from .._errors import InvalidArgument, MissingDependency
 from .._transport import Transport
 from .._url import SandboxURL
+from ..backends import Backend, registry
 
-T = TypeVar("T")
-
-#: The package each backend's extra (``pip install 'sandlot[<backend>]'``) brings, and
-#: the names sandlot uses from it (daytona loads its submodules on first access).
-_EXTRA_PACKAGES = {"ssh": ("asyncssh", ["connect"]), "daytona": ("daytona", ["AsyncDaytona"])}
+__all__ = ["backend_for", "connect", "load_connect", "options_for", "registry", "require_extra"]
 
 
-def require_extra(backend: str) -> None:
-    """Import the backend's package now; if it (or a dependency of it) is missing, raise
-    :class:`MissingDependency` naming the extra, not the module Python could not find."""
-    package, names = _EXTRA_PACKAGES[backend]
-    try:
-        module = importlib.import_module(package)
-        for name in names:
-            getattr(module, name)
-    except ImportError as exc:
-        raise MissingDependency(backend, package, exc.name) from exc
+def backend_for(url: SandboxURL) -> Backend:
+    """The backend of a parsed URL."""
+    return registry()[url.scheme]
+
+
+def require_extra(backend: Backend) -> None:
+    """Import what the backend's extra brings (``requires``, ``"module:name"`` each: a
+    lazily loading SDK fails only when a name is first used); if it, or a dependency of
+    it, is missing, raise :class:`MissingDependency` naming the extra to install, not
+    the module Python could not find."""
+    for requirement in backend.requires:
+        package, _, name = requirement.partition(":")
+        try:
+            module = importlib.import_module(package)
+            if name:
+                getattr(module, name)
+        except ImportError as exc:
+            raise MissingDependency(backend.extra or backend.name, package, exc.name) from exc
+
+
+def load_connect(backend: Backend) -> Any:
+    """The backend's ``connect`` function: the one place a backend's transport (and with
+    it its optional dependencies) is imported."""
+    require_extra(backend)
+    module, _, name = backend.connect.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def options_for(backend: Backend, options: dict[str, Any]) -> Any:
+    """Pop the backend's options object (keyword: its name; default ``options_type()``)."""
+    value = options.pop(backend.name, None)
+    if backend.options_type is None:
+        if value is not None:
+            options[backend.name] = value  # reported as unknown below
+        return None
+    if value is None:
+        return backend.options_type()
+    if not isinstance(value, backend.options_type):
+        raise InvalidArgument(
+            f"{backend.name}= takes {backend.options_type.__name__}, not {type(value).__name__}"
+        )
+    return value
 
 
 async def connect(url: SandboxURL, options: dict[str, Any]) -> Transport:
     """Open the transport for ``url``; ``options`` are the backend's keyword options."""
-    if url.scheme == "local":
-        from .local import LocalTransport
-
-        _no_options(url, options)
-        return LocalTransport()
-    if url.scheme in _EXTRA_PACKAGES:
-        require_extra(url.scheme)
-    if url.scheme == "ssh":
-        from .ssh import SSHOptions
-        from .ssh._transport import connect as connect_ssh
-
-        return await connect_ssh(
-            url, _backend_options(url, options, "ssh", SSHOptions, "an SSHOptions")
-        )
-    if url.scheme == "daytona":
-        from .daytona import DaytonaOptions
-        from .daytona._transport import DaytonaTransport
-
-        daytona = _backend_options(url, options, "daytona", DaytonaOptions, "a DaytonaOptions")
-        assert url.ident is not None
-        return await DaytonaTransport.open(url.ident, daytona)
-    raise InvalidArgument(f"the {url.scheme} backend is not available yet")
-
-
-def _backend_options(
-    url: SandboxURL, options: dict[str, Any], key: str, cls: type[T], what: str
-) -> T:
-    """The ``key=`` options object (default ``cls()``); anything else is an error."""
-    value = options.pop(key, None)
-    _no_options(url, options)
-    if value is None:
-        return cls()
-    if not isinstance(value, cls):
-        raise InvalidArgument(f"{key}= takes {what}, not {type(value).__name__}")
-    return value
-
-
-def _no_options(url: SandboxURL, options: dict[str, Any]) -> None:
+    backend = backend_for(url)
+    opts = options_for(backend, options)
     if options:
         raise InvalidArgument(
-            f"unknown option(s) for the {url.scheme} backend: {', '.join(sorted(options))}"
+            f"unknown option(s) for the {backend.name} backend: {', '.join(sorted(options))}"
         )
+    transport: Transport = await load_connect(backend)(url, opts)
+    return transport

@@ -10,10 +10,12 @@ import subprocess
 import anyio
 from anyio.abc import Process as AnyioProcess
 
-from .._errors import CommandNotFound, FileError, FileNotFound, LaunchError
+from .._errors import CommandNotFound, FileError, FileNotFound, InvalidSandboxURL, LaunchError
 from .._records import Capabilities, ExitStatus
 from .._transport import ClosedInput, FailedLaunch, LaunchSpec, RawProcess, Transport
+from .._url import SandboxURL
 from .._validate import MAX_ARG_BYTES, command_line_too_large
+from ..backends import Backend
 from ._local_pty import start_pty
 
 
@@ -126,3 +128,23 @@ class LocalTransport(Transport):
 def file_error(exc: OSError, path: str) -> FileError:
     cls = FileNotFound if isinstance(exc, FileNotFoundError) else FileError
     return cls(exc.errno, f"{exc.strerror}: {path!r}")
+
+
+def _parse_url(url: str) -> SandboxURL:
+    if url not in ("local", "local://"):
+        raise InvalidSandboxURL(f"malformed sandbox URL {url!r}: use plain 'local'")
+    return SandboxURL("local")
+
+
+async def connect(url: SandboxURL, options: None) -> LocalTransport:
+    return LocalTransport()
+
+
+backend = Backend(
+    name="local",
+    schemes=("local",),
+    url_syntax="local",
+    connect=f"{__name__}:connect",
+    parse_url=_parse_url,
+    capabilities=LocalTransport.capabilities,
+)

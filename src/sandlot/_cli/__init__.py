@@ -14,6 +14,7 @@ import anyio
 
 from .. import __version__
 from .._errors import SandlotError, most_telling
+from ..backends import available
 from ._args import positive_seconds, sandbox_arg
 from ._config import open_target
 from ._errors import CommandFailed, UsageError, exit_code_for
@@ -36,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = _Parser(
         prog="sandlot",
-        description="Run processes in sandboxes: local, over SSH, or in Daytona.",
+        description="Run processes in sandboxes. Backends: "
+        + ", ".join(b.name for b in available())
+        + ".",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"sandlot {__version__}")
@@ -68,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "shell",
         parents=[common],
-        help="an interactive terminal, like ssh",
+        help="an interactive terminal, like a remote login",
         usage="sandlot shell [options] [SANDBOX] [-- CMD [ARGS...]]",
         description="Open CMD (default: the sandbox user's login shell) on a terminal in "
         "SANDBOX, bridged to this terminal. Exit code is the remote program's.",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .._url import DEFAULT, ENV_VAR
 from .._validate import check_timeout
+from ._config import url_forms
 
 __all__ = ["positive_seconds", "sandbox_arg"]
 
@@ -27,7 +29,7 @@ def sandbox_arg(p: argparse.ArgumentParser, *, with_id: bool = False) -> None:
         "words",
         nargs="*",
         metavar="[SANDBOX] JOB_ID" if with_id else "SANDBOX",
-        help="SANDBOX: a URL (local, ssh://user@host:port, daytona://id) or a configured "
-        "name; default: $SANDLOT_SANDBOX, else local",
+        help=f"SANDBOX: a URL ({', '.join(url_forms())}) or a configured "
+        f"name; default: ${ENV_VAR}, else {DEFAULT}",
     )
     p.set_defaults(with_id=with_id)

@@ -4,8 +4,8 @@ The file is ``$SANDLOT_CONFIG``, else ``$XDG_CONFIG_HOME/sandlot/config.toml``, 
 ``~/.config/sandlot/config.toml``::
 
     [sandboxes.build]
-    url = "ssh://ci@build.example.com:22"
-    known_hosts = "~/.ssh/known_hosts"      # other keys: the backend's options
+    url = "<scheme>://..."
+    some_option = "value"      # other keys: the backend's options (its from_config)
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from typing import Any
 
 import attrs
 
+from .._backends import backend_for
+from .._errors import InvalidSandboxURL
 from .._sandbox import Sandbox, open_sandbox
-from .._url import ENV_VAR, parse_url
+from .._url import DEFAULT, ENV_VAR
+from ..backends import parse_url, registry
 from ._errors import UsageError
 
 CONFIG_VAR = "SANDLOT_CONFIG"
@@ -75,7 +78,7 @@ def load_config(path: Path | None = None) -> dict[str, Named]:
         options = dict(entry)
         url = options.pop("url", None)
         if not isinstance(url, str):
-            raise UsageError(f'{where} needs url = "local" | "ssh://..." | "daytona://..."')
+            raise UsageError(f"{where} needs url = {' | '.join(map(repr, url_forms()))}")
         named[name] = Named(name, url, options)
     return named
 
@@ -83,64 +86,32 @@ def load_config(path: Path | None = None) -> dict[str, Named]:
 def resolve(spec: str | None) -> Named:
     """``spec`` is a URL or a configured name; ``None`` means ``$SANDLOT_SANDBOX`` or local."""
     if spec is None:
-        spec = os.environ.get(ENV_VAR) or "local"
-    if spec == "local" or not _NAME.match(spec):
+        spec = os.environ.get(ENV_VAR) or DEFAULT
+    if not _NAME.match(spec):
         parse_url(spec)  # InvalidSandboxURL names what is wrong
         return Named(spec, spec)
+    try:
+        parse_url(spec)  # a URL that is a plain word, such as ``local``
+        return Named(spec, spec)
+    except InvalidSandboxURL:
+        pass
     found = load_config().get(spec)
     if found is None:
         raise UsageError(
-            f"unknown sandbox {spec!r}: not a URL (local, ssh://[user@]host[:port], "
-            f"daytona://<id>) and not a name in {str(config_path())!r}"
+            f"unknown sandbox {spec!r}: not a URL ({', '.join(url_forms())}) "
+            f"and not a name in {str(config_path())!r}"
         )
     parse_url(found.url)
     return found
 
 
+def url_forms() -> list[str]:
+    """Each backend's URL syntax, for help texts and errors."""
+    return list(dict.fromkeys(b.url_syntax for b in registry().values()))
+
+
 #: Config keys that would put a secret in a plain file: use an agent or a key file.
 _SECRETS = ("password", "passphrase", "api_key", "token", "secret")
-#: Friendlier spellings, as in ssh_config.
-_ALIASES = {"identity_file": "client_keys", "identity_files": "client_keys"}
-_PATHS = ("known_hosts", "client_keys", "config")
-
-
-def _expand(value: Any) -> Any:
-    if isinstance(value, str):
-        return os.path.expanduser(value)
-    if isinstance(value, list):
-        return [_expand(v) for v in value]
-    return value
-
-
-def _options_record(scheme: str) -> Any:
-    """The backend's options class (imported only when a config entry needs it)."""
-    if scheme == "ssh":
-        from .._backends.ssh import SSHOptions
-
-        return SSHOptions
-    if scheme == "daytona":
-        from .._backends.daytona import DaytonaOptions
-
-        return DaytonaOptions
-    return None
-
-
-def _build_options(where: str, scheme: str, record: Any, options: dict[str, Any]) -> Any:
-    fields = {f.name for f in attrs.fields(record)} - set(_SECRETS)
-    aliases = _ALIASES if scheme == "ssh" else {}
-    kwargs = {}
-    for key, value in options.items():
-        name = aliases.get(key, key)
-        if name not in fields:
-            allowed = ", ".join(sorted(fields | set(aliases)))
-            raise UsageError(f"{where}: unknown {scheme} option {key!r} (known: {allowed})")
-        if scheme == "ssh" and name == "known_hosts" and value is False:
-            value = None  # accept any host key: only for throwaway hosts
-        kwargs[name] = _expand(value) if scheme == "ssh" and name in _PATHS else value
-    try:
-        return record(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"{where}: {exc}") from None
 
 
 def backend_options(target: Named) -> dict[str, Any]:
@@ -152,14 +123,16 @@ def backend_options(target: Named) -> dict[str, Any]:
         if any(word in key.lower() for word in _SECRETS):
             raise UsageError(
                 f"{where}: {key!r} is a secret and does not belong in the config file; "
-                "use an ssh agent, a key file or an environment variable"
+                "use an agent, a key file or an environment variable"
             )
-    scheme = parse_url(target.url).scheme
-    record = _options_record(scheme)
-    if record is None:
+    backend = backend_for(parse_url(target.url))
+    if backend.options_type is None:
         keys = ", ".join(sorted(target.options))
-        raise UsageError(f"{where}: the {scheme} backend takes no options ({keys})")
-    return {scheme: _build_options(where, scheme, record, target.options)}
+        raise UsageError(f"{where}: the {backend.name} backend takes no options ({keys})")
+    try:
+        return {backend.name: backend.options_from_config(target.options)}
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{where}: {exc}") from None
 
 
 def open_target(spec: str | None) -> AbstractAsyncContextManager[Sandbox]:

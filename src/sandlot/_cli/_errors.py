@@ -10,7 +10,7 @@ from .._errors import (
     LaunchError,
 )
 
-#: Exit codes, following ssh(1), timeout(1) and the shell.
+#: Exit codes, following remote-login clients (255: no connection), timeout(1) and the shell.
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 124
 EXIT_CANNOT_RUN = 126

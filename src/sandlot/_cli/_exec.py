@@ -34,8 +34,9 @@ async def deliver_rest(pumps: OutputPumps, proc: Process | Terminal) -> None:
 
 
 async def _end_on_broken_pipe(pumps: OutputPumps, proc: Process) -> None:
-    """Our reader went away (``| head``): like ``ssh`` and a local pipeline, the command
-    gets SIGPIPE (its group does); the pumps drain and drop what it still writes."""
+    """Our reader went away (``| head``): as with a remote shell client or a local
+    pipeline, the command gets SIGPIPE (its group does); the pumps drain and drop what it
+    still writes."""
     await pumps.broken.wait()
     try:
         await proc._signal_group(signal.SIGPIPE)

@@ -1,6 +1,6 @@
 """Our own stdin/stdout/stderr as async byte pumps, on asyncio and trio alike.
 
-Writing to our stdout or stderr never blocks the event loop (the SSH connection and the
+Writing to our stdout or stderr never blocks the event loop (the sandbox connection and the
 timers share it): a write that may block runs on a daemon thread of its own. We do not set
 ``O_NONBLOCK`` on them: the flag belongs to the open file description, which a terminal or
 a pipe shares with other processes (the shell, the rest of a pipeline), and would make

@@ -1,4 +1,4 @@
-"""``sandlot shell``: an interactive pty bridge that behaves like ``ssh``.
+"""``sandlot shell``: an interactive pty bridge that behaves like a remote login.
 
 The local terminal goes into raw mode, so every key (Ctrl-C included) reaches the remote
 program; it is restored on every way out. SIGWINCH is forwarded as a resize.
@@ -23,7 +23,7 @@ from .._sandbox import Sandbox
 from ._exec import deliver_rest, stream_command
 from ._io import STDIN, STDOUT, OutputPumps, copy_in
 
-#: Like ssh: the sandbox user's login shell.
+#: Like a remote login: the sandbox user's login shell.
 DEFAULT_COMMAND = ["sh", "-c", 'exec "${SHELL:-/bin/sh}" -l']
 
 

@@ -5,7 +5,28 @@ The SDK itself loads only when it is first used.
 
 from __future__ import annotations
 
-from ._control import create_sandbox, delete_sandbox, stop_sandbox
+from ...backends import Backend
+from ._control import create_sandbox, delete_sandbox, start_sandbox, stop_sandbox
 from ._options import DaytonaOptions
+from ._provisioning import Provisioning
 
-__all__ = ["DaytonaOptions", "create_sandbox", "delete_sandbox", "stop_sandbox"]
+__all__ = [
+    "DaytonaOptions",
+    "backend",
+    "create_sandbox",
+    "delete_sandbox",
+    "start_sandbox",
+    "stop_sandbox",
+]
+
+backend = Backend(
+    name="daytona",
+    schemes=("daytona",),
+    url_syntax="daytona://<id>",
+    connect=f"{__name__}._transport:connect",
+    options_type=DaytonaOptions,
+    provisioning=Provisioning(),
+    extra="daytona",
+    # The SDK loads its submodules on first access: ask for the client itself.
+    requires=("daytona:AsyncDaytona",),
+)

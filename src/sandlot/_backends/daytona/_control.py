@@ -15,7 +15,14 @@ from ..._errors import InvalidArgument, SandlotError
 from ._errors import opening_error
 from ._options import DaytonaOptions
 
-__all__ = ["DEFAULT_API_URL", "create_sandbox", "delete_sandbox", "sdk_client", "stop_sandbox"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "create_sandbox",
+    "delete_sandbox",
+    "sdk_client",
+    "start_sandbox",
+    "stop_sandbox",
+]
 
 DEFAULT_API_URL = "https://app.daytona.io/api"
 
@@ -50,9 +57,10 @@ def _checked(options: DaytonaOptions | None) -> DaytonaOptions:
 async def _control(opts: DaytonaOptions, ident: str, op: Callable[[Any], Awaitable[T]]) -> T:
     """``op(client)`` with a client of its own, on a bridge of its own; SDK errors (about
     sandbox ``ident``) become sandlot's."""
+    from ...backends import registry
     from .. import require_extra
 
-    require_extra("daytona")
+    require_extra(registry()["daytona"])
     bridge = AsyncioBridge()
 
     async def run() -> T:
@@ -116,3 +124,14 @@ async def stop_sandbox(ident: str, options: DaytonaOptions | None = None) -> Non
         await client.stop(sandbox, timeout=opts.timeout)
 
     await _control(opts, ident, stop)
+
+
+async def start_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
+    """Start the stopped Daytona sandbox ``ident`` (id or name) through the SDK."""
+    opts = _checked(options)
+
+    async def start(client: Any) -> None:
+        sandbox = await client.get(ident, request_timeout=opts.timeout)
+        await client.start(sandbox, timeout=opts.timeout)
+
+    await _control(opts, ident, start)

@@ -9,8 +9,9 @@ import anyio
 
 from ..._bridge import AsyncioBridge
 from ..._errors import FileError, FileNotFound, SandlotError
-from ..._records import Capabilities
 from ..._transport import LaunchSpec, RawProcess, Transport
+from ..._url import SandboxURL
+from . import backend
 from ._control import DEFAULT_API_URL, sdk_client
 from ._errors import is_connection_error, opening_error, operation_error, status_of
 from ._options import DaytonaOptions
@@ -22,7 +23,7 @@ class DaytonaTransport(Transport):
     """Runs processes in one Daytona sandbox."""
 
     name = "daytona"
-    capabilities = Capabilities()
+    capabilities = backend.capabilities
 
     def __init__(self, bridge: AsyncioBridge, client: Any, sandbox: Any) -> None:
         self._bridge = bridge
@@ -98,3 +99,8 @@ def _file_error(exc: Exception, path: str, verb: str) -> SandlotError:
         return operation_error(exc, f"{verb.rstrip('e')}ing {path!r}")
     detail = str(exc).split(": ", 1)[-1]
     return FileError(errno.EIO, f"cannot {verb} {path!r}: {detail}")
+
+
+async def connect(url: SandboxURL, options: DaytonaOptions) -> DaytonaTransport:
+    """Open ``daytona://<id>``, starting the sandbox if it is stopped."""
+    return await DaytonaTransport.open(url.target, options)

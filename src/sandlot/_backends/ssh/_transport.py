@@ -12,15 +12,15 @@ import asyncssh
 
 from ..._bridge import AsyncioBridge
 from ..._errors import ConnectionLost, FileError, InvalidArgument
-from ..._records import Capabilities
 from ..._transport import LaunchSpec, RawProcess, Transport
 from ..._url import SandboxURL
 from ..._validate import MAX_ARG_BYTES, command_line_too_large
-from . import _files
+from . import _files, backend
 from ._launcher import build_command, kill_command
 from ._options import SSHOptions
 from ._pool import Conn, Pool, lost, open_with_retry
 from ._process import SSHProcess
+from ._url import address
 
 __all__ = ["SSHTransport", "connect"]
 
@@ -39,7 +39,7 @@ class SSHTransport(Transport):
     """Runs processes on an SSH host, each in its own process group."""
 
     name = "ssh"
-    capabilities = Capabilities()
+    capabilities = backend.capabilities
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
@@ -116,9 +116,9 @@ class SSHTransport(Transport):
 
 async def connect(url: SandboxURL, options: SSHOptions) -> SSHTransport:
     """Connect to ``url`` now, so a bad host, key or credential fails at open."""
-    assert url.host is not None
+    host, port, user = address(url)
     bridge = AsyncioBridge()
-    pool = Pool(bridge, options, url.host, url.port, url.user)
+    pool = Pool(bridge, options, host, port, user)
     try:
         conn = await pool.connect()
         pool.conns.append(conn)
