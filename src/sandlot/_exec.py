@@ -11,7 +11,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from ._errors import ConnectionLost
-from ._process import terminate_tree
+from ._process import Reaper
 from ._records import ExecResult, ExitStatus
 from ._transport import RawProcess
 
@@ -86,7 +86,7 @@ async def run_exec(
     input: bytes | None,
     timeout: float | None,
     max_output_bytes: int | None,
-    grace: float,
+    reaper: Reaper,
 ) -> ExecResult:
     await raw.wait_ready()
     out = _Collector(max_output_bytes)
@@ -113,8 +113,10 @@ async def run_exec(
                 # daemonised grandchild did not itself time out.
                 if status is None:
                     timed_out = True
-                    await terminate_tree(raw, grace)
-                    status = await raw.wait()
+                    await reaper.terminate(raw, argv)  # bounded, also on a dead connection
+                    # Not seen to exit (the connection stopped answering): report the
+                    # SIGKILL ordered; the reaper delivers it once the host is reachable.
+                    status = raw.poll() or ExitStatus(signal=signal.SIGKILL)
                 else:
                     await raw.signal(signal.SIGKILL)  # sweep the group members holding the pipes
                 with anyio.move_on_after(_DRAIN_AFTER_KILL):

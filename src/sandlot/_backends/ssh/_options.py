@@ -98,6 +98,13 @@ class SSHOptions:
     ``max_sessions``: the server's ``MaxSessions`` (channels per connection);
     ``max_connections``: how many connections the Sandbox may open to run more
     processes at once (further processes wait for a free channel).
+    ``keepalive_interval``/``keepalive_count_max``: after ``keepalive_interval`` seconds
+    without a word from the server a keepalive request is sent, and after
+    ``keepalive_count_max`` unanswered ones the connection is declared lost, like
+    OpenSSH's ``ServerAliveInterval``/``ServerAliveCountMax``: a silent partition fails
+    pending calls with :class:`~sandlot.ConnectionLost` within about 60 s by default.
+    Shorter detects sooner but may drop a healthy connection on a stalled link;
+    ``None`` turns keepalive off (a frozen server then hangs calls without a timeout).
     """
 
     known_hosts: tuple[str, ...] | Literal["default"] | None = attrs.field(
@@ -115,7 +122,8 @@ class SSHOptions:
     max_sessions: int = attrs.field(default=10, validator=_count(2))
     max_connections: int = attrs.field(default=16, validator=_count(1))
     ciphers: tuple[str, ...] = attrs.field(default=DEFAULT_CIPHERS, converter=tuple)
-    keepalive_interval: float | None = attrs.field(default=None, validator=_positive)
+    keepalive_interval: float | None = attrs.field(default=15.0, validator=_positive)
+    keepalive_count_max: int = attrs.field(default=3, validator=_count(1))
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.agent, bool | str):
@@ -134,7 +142,9 @@ class SSHOptions:
             f"password={'<hidden>' if self.password else None}, agent={self.agent!r}, "
             f"config={self.config!r}, connect_timeout={self.connect_timeout!r}, "
             f"username={self.username!r}, max_sessions={self.max_sessions}, "
-            f"max_connections={self.max_connections})"
+            f"max_connections={self.max_connections}, "
+            f"keepalive_interval={self.keepalive_interval!r}, "
+            f"keepalive_count_max={self.keepalive_count_max})"
         )
 
     __str__ = __repr__
@@ -161,6 +171,7 @@ class SSHOptions:
             kw["agent_path"] = None
         elif isinstance(self.agent, str):
             kw["agent_path"] = self.agent
-        if self.keepalive_interval is not None:
-            kw["keepalive_interval"] = self.keepalive_interval
+        # asyncssh counts from the last data received: a busy connection sends none.
+        kw["keepalive_interval"] = self.keepalive_interval or 0  # 0: off
+        kw["keepalive_count_max"] = self.keepalive_count_max
         return kw
