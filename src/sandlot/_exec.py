@@ -88,20 +88,23 @@ async def run_exec(
     max_output_bytes: int | None,
     reaper: Reaper,
 ) -> ExecResult:
-    await raw.wait_ready()
+    # One deadline for everything that waits on the host, the start and the EOF included.
+    deadline = anyio.current_time() + (math.inf if timeout is None else timeout)
     out = _Collector(max_output_bytes)
     err = _Collector(max_output_bytes)
     status: ExitStatus | None = None
     timed_out = False
-    if not input:
-        await _feed(raw.stdin, None)  # EOF at once; no task needed
+    with anyio.CancelScope(deadline=deadline):
+        await raw.wait_ready()
+        if not input:
+            await _feed(raw.stdin, None)  # EOF at once; no task needed
     with _connection_lost_once():
         async with anyio.create_task_group() as tg:
             # stdout is read here, stderr by one task: a task fewer to start per exec.
             tg.start_soon(err.drain, raw.stderr)
             if input:
                 tg.start_soon(_feed, raw.stdin, input)
-            with anyio.move_on_after(math.inf if timeout is None else timeout):
+            with anyio.CancelScope(deadline=deadline):
                 await out.drain(raw.stdout)
                 status = await raw.wait()
                 if not err.done.is_set():

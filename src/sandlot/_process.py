@@ -137,12 +137,20 @@ async def release(
     """The shared cleanup, shielded but bounded even on a dead connection: kill the group,
     then drop the streams and the channel."""
     with anyio.CancelScope(shield=True):
-        await reaper.terminate(raw, argv)
-        if close_streams is not None:
+        if await reaper.terminate(raw, argv):
+            if close_streams is not None:
+                with anyio.move_on_after(CLOSE_WAIT):
+                    await close_streams()
             with anyio.move_on_after(CLOSE_WAIT):
-                await close_streams()
+                await raw.aclose()
+            return
+        # The host does not answer: one bound for the polite goodbyes together.
         with anyio.move_on_after(CLOSE_WAIT):
-            await raw.aclose()
+            try:
+                if close_streams is not None:
+                    await close_streams()
+            finally:
+                await raw.aclose()
 
 
 class _Running:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -20,7 +22,7 @@ from targets.daytona import options
 
 #: How far past a deadline a call may return while the server is frozen: one signal
 #: attempt (3 s), then the session's release (2 s).
-PAST_DEADLINE = 6.5
+PAST_DEADLINE = 5.5
 
 
 @contextlib.asynccontextmanager
@@ -45,21 +47,34 @@ def frozen(server: daytona_server.LocalDaytona) -> Iterator[None]:
         os.kill(server.proc.pid, signal.SIGCONT)
 
 
-async def test_exec_timeout_fires_while_the_server_is_frozen() -> None:
+async def test_exec_timeout_fires_while_the_server_is_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "started"  # the stand-in runs commands on this machine
+    started_up = threading.Event()
+    resolve = _session.SessionProcess._resolve_start
+
+    def resolve_start(self: _session.SessionProcess) -> None:
+        resolve(self)
+        started_up.set()  # the launcher's report arrived: exec is past its start
+
+    monkeypatch.setattr(_session.SessionProcess, "_resolve_start", resolve_start)
     async with own_server() as (server, sb):
         result: list[sandlot.ExecResult] = []
 
         async def run() -> None:
-            result.append(await sb.exec("sh", ["-c", "echo up; exec sleep 60"], timeout=2))
+            cmd = f"touch {marker}; exec sleep 60"
+            result.append(await sb.exec("sh", ["-c", cmd], timeout=2))
 
         with anyio.fail_after(30), contextlib.ExitStack() as stack:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(run)
-                await anyio.sleep(1)  # the command runs (its output is only seen at the end)
+                while not (marker.exists() and started_up.is_set()):
+                    await anyio.sleep(0.01)  # polling a condition: there is no event
                 stack.enter_context(frozen(server))
                 started = anyio.current_time()
             returned = anyio.current_time() - started
-        assert returned < 1 + PAST_DEADLINE, returned
+        assert returned < 2 + PAST_DEADLINE, returned
         (r,) = result
         assert r.timed_out and r.exit == sandlot.ExitStatus(signal=signal.SIGKILL)
 
