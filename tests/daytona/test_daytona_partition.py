@@ -8,7 +8,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -47,6 +47,13 @@ def frozen(server: daytona_server.LocalDaytona) -> Iterator[None]:
         os.kill(server.proc.pid, signal.SIGCONT)
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    while True:
+        if condition():
+            return
+        await anyio.sleep(0.01)  # polling a condition: there is no event to wait on
+
+
 async def test_exec_timeout_fires_while_the_server_is_frozen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,8 +76,7 @@ async def test_exec_timeout_fires_while_the_server_is_frozen(
         with anyio.fail_after(30), contextlib.ExitStack() as stack:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(run)
-                while not (marker.exists() and started_up.is_set()):
-                    await anyio.sleep(0.01)  # polling a condition: there is no event
+                await until(lambda: marker.exists() and started_up.is_set())
                 stack.enter_context(frozen(server))
                 started = anyio.current_time()
             returned = anyio.current_time() - started
