@@ -18,6 +18,10 @@ import sniffio
 
 T = TypeVar("T")
 
+#: After cancelling a call, how long to wait for the library to wind it down. asyncio
+#: code stops at its next await; this only bounds a call stuck where it cannot.
+_CANCEL_WAIT = 3.0
+
 
 class AsyncioBridge:
     """Calls asyncio coroutines from the current anyio backend."""
@@ -63,7 +67,7 @@ class AsyncioBridge:
             await done.wait()
         except BaseException:
             fut.cancel()
-            with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(_CANCEL_WAIT, shield=True):
                 await done.wait()
             raise
         return fut.result()

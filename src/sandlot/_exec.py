@@ -9,7 +9,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from ._errors import one_error
-from ._process import terminate_tree
+from ._process import Reaper
 from ._records import ExecResult, ExitStatus
 from ._transport import RawProcess
 
@@ -65,22 +65,25 @@ async def run_exec(
     input: bytes | None,
     timeout: float | None,
     max_output_bytes: int | None,
-    grace: float,
+    reaper: Reaper,
 ) -> ExecResult:
-    await raw.wait_ready()
+    # One deadline for everything that waits on the host, the start and the EOF included.
+    deadline = anyio.current_time() + (math.inf if timeout is None else timeout)
     out = _Collector(max_output_bytes)
     err = _Collector(max_output_bytes)
     status: ExitStatus | None = None
     timed_out = False
-    if not input:
-        await _feed(raw.stdin, None)  # EOF at once; no task needed
+    with anyio.CancelScope(deadline=deadline):
+        await raw.wait_ready()
+        if not input:
+            await _feed(raw.stdin, None)  # EOF at once; no task needed
     with one_error():  # e.g. a lost connection fails the pipes and the wait at once
         async with anyio.create_task_group() as tg:
             # stdout is read here, stderr by one task: a task fewer to start per exec.
             tg.start_soon(err.drain, raw.stderr)
             if input:
                 tg.start_soon(_feed, raw.stdin, input)
-            with anyio.move_on_after(math.inf if timeout is None else timeout):
+            with anyio.CancelScope(deadline=deadline):
                 await out.drain(raw.stdout)
                 status = await raw.wait()
                 if not err.done.is_set():
@@ -92,8 +95,10 @@ async def run_exec(
                 # daemonised grandchild did not itself time out.
                 if status is None:
                     timed_out = True
-                    await terminate_tree(raw, grace)
-                    status = await raw.wait()
+                    await reaper.terminate(raw, argv)  # bounded, also on a dead connection
+                    # Not seen to exit (the connection stopped answering): report the
+                    # SIGKILL ordered; the reaper delivers it once the host is reachable.
+                    status = raw.poll() or ExitStatus(signal=signal.SIGKILL)
                 else:
                     await raw.signal(signal.SIGKILL)  # sweep the group members holding the pipes
                 with anyio.move_on_after(_DRAIN_AFTER_KILL):

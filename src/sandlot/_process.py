@@ -2,38 +2,65 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import signal as _signal
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 import anyio
 
-from ._errors import ConnectionLost, NotSupported, ProcessExited
+from ._errors import ConnectionLost, NotSupported, ProcessExited, SandlotError
 from ._outcome import Once
 from ._records import Capabilities, ExitStatus, TerminalSize
 from ._streams import ProcessInput, ProcessOutput
 from ._transport import RawProcess
 from ._validate import check_signal, check_size
 
-__all__ = ["Process", "Terminal", "terminate_tree"]
+__all__ = ["Process", "Reaper", "Terminal", "terminate_tree"]
 
+logger = logging.getLogger("sandlot")
+
+#: After a SIGKILL got through, how long to wait for the exit report.
 _FINAL_WAIT = 5.0
+#: How long one signal may take to reach the host. A signal is a tiny request: one that
+#: takes longer means the connection stopped answering (a partition, a frozen server), and
+#: cleanup gives up rather than wait for the network to heal.
+SIGNAL_WAIT = 3.0
+#: How long releasing a process's streams and channel may take on a dead connection.
+CLOSE_WAIT = 2.0
 
 
-async def terminate_tree(raw: RawProcess, grace: float) -> None:
-    """SIGTERM the process group, wait up to ``grace``, then SIGKILL the group."""
+async def terminate_tree(raw: RawProcess, grace: float) -> bool:
+    """SIGTERM the process group, wait up to ``grace``, then SIGKILL the group.
+
+    Bounded: returns False, at most ``SIGNAL_WAIT`` after a signal that could not be sent,
+    when the kill could not be delivered (the caller hands ``raw`` to a :class:`Reaper`).
+    """
     if raw.poll() is not None:
-        return
+        return True
     try:
-        await raw.signal(_signal.SIGTERM)
+        if not await _send(raw, _signal.SIGTERM):
+            return False
         with anyio.move_on_after(grace):
             if not await _observe_exit(raw):
                 await anyio.sleep_forever()  # the exit cannot be seen: give it all the grace
         # SIGKILL even when the leader is gone: it sweeps what is left of the group.
-        await raw.signal(_signal.SIGKILL)
+        if not await _send(raw, _signal.SIGKILL):
+            return False
         with anyio.move_on_after(_FINAL_WAIT):
             await _observe_exit(raw)
     except ConnectionLost:
-        pass  # not even a new connection reaches the host
+        return False  # not even a new connection reaches the host
+    return True
+
+
+async def _send(raw: RawProcess, sig: _signal.Signals) -> bool:
+    """Signal the group; False if the signal did not go out within ``SIGNAL_WAIT``."""
+    with anyio.move_on_after(SIGNAL_WAIT):
+        await raw.signal(sig)
+        return True
+    return False
 
 
 async def _observe_exit(raw: RawProcess) -> bool:
@@ -46,6 +73,86 @@ async def _observe_exit(raw: RawProcess) -> bool:
     return True
 
 
+class Reaper:
+    """Kills for one Sandbox, and the processes whose kill could not be delivered.
+
+    Such a process may run on behind a dead or frozen connection; the kill is retried
+    (bounded) after every successful start on the Sandbox, once the network works again,
+    and when the Sandbox closes. Giving up is logged on the ``sandlot`` logger.
+    """
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self._pending: dict[RawProcess, list[str]] = {}
+        self._given_up_at = -math.inf
+
+    async def terminate(self, raw: RawProcess, argv: tuple[str, ...]) -> bool:
+        """:func:`terminate_tree`, bounded; True once the kill is confirmed delivered."""
+        if raw in self._pending:
+            return False  # already given up on: do not wait on the dead link twice
+        if await terminate_tree(raw, self.grace):
+            return True
+        self._pending[raw] = list(argv)
+        self._given_up_at = anyio.current_time()
+        logger.warning(
+            "could not kill %r: the connection to the sandbox does not answer; the kill "
+            "is retried on the next call and when the sandbox closes",
+            list(argv),
+        )
+        return False
+
+    async def retry(self) -> None:
+        """Send SIGKILL again to every pending process, within ``SIGNAL_WAIT`` in all."""
+        if not self._pending:
+            return
+        with anyio.move_on_after(SIGNAL_WAIT):
+            for raw, argv in list(self._pending.items()):
+                try:
+                    await raw.signal(_signal.SIGKILL)
+                except SandlotError:
+                    continue  # still unreachable
+                del self._pending[raw]
+                logger.info("killed %r once the sandbox answered again", argv)
+
+    async def aclose(self) -> None:
+        """A last retry (skipped right after giving up); says what may still be running."""
+        if self._pending and anyio.current_time() - self._given_up_at > SIGNAL_WAIT:
+            await self.retry()
+        if self._pending:
+            logger.warning(
+                "%d process(es) may still be running in the sandbox: no connection "
+                "reached the host to kill them (%s)",
+                len(self._pending),
+                ", ".join(repr(argv) for argv in self._pending.values()),
+            )
+            self._pending.clear()
+
+
+async def release(
+    raw: RawProcess,
+    argv: tuple[str, ...],
+    reaper: Reaper,
+    close_streams: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """The shared cleanup, shielded but bounded even on a dead connection: kill the group,
+    then drop the streams and the channel."""
+    with anyio.CancelScope(shield=True):
+        if await reaper.terminate(raw, argv):
+            if close_streams is not None:
+                with anyio.move_on_after(CLOSE_WAIT):
+                    await close_streams()
+            with anyio.move_on_after(CLOSE_WAIT):
+                await raw.aclose()
+            return
+        # The host does not answer: one bound for the polite goodbyes together.
+        with anyio.move_on_after(CLOSE_WAIT):
+            try:
+                if close_streams is not None:
+                    await close_streams()
+            finally:
+                await raw.aclose()
+
+
 class _Running:
     def __init__(
         self,
@@ -53,12 +160,12 @@ class _Running:
         argv: tuple[str, ...],
         backend: str,
         capabilities: Capabilities,
-        grace: float,
+        reaper: Reaper,
     ) -> None:
         self._raw = raw
         self._backend = backend
         self._caps = capabilities
-        self._grace = grace
+        self._reaper = reaper
         self._closed = False
         self.argv = argv
         #: Awaitable: returns once the command runs, raises if it never started.
@@ -111,10 +218,7 @@ class _Running:
         if self._closed:
             return
         self._closed = True
-        with anyio.CancelScope(shield=True):
-            await terminate_tree(self._raw, self._grace)
-            await self._close_streams()
-            await self._raw.aclose()
+        await release(self._raw, self.argv, self._reaper, self._close_streams)
 
     async def __aenter__(self) -> _Running:
         return self
@@ -137,9 +241,9 @@ class Process(_Running):
         argv: tuple[str, ...],
         backend: str,
         capabilities: Capabilities,
-        grace: float,
+        reaper: Reaper,
     ) -> None:
-        super().__init__(raw, argv, backend, capabilities, grace)
+        super().__init__(raw, argv, backend, capabilities, reaper)
         assert raw.stderr is not None
         self.stdin = ProcessInput(raw.stdin, "stdin", backend, capabilities.stdin_eof)
         self.stdout = ProcessOutput(raw.stdout, "stdout")
@@ -163,10 +267,10 @@ class Terminal(_Running):
         argv: tuple[str, ...],
         backend: str,
         capabilities: Capabilities,
-        grace: float,
+        reaper: Reaper,
         size: TerminalSize,
     ) -> None:
-        super().__init__(raw, argv, backend, capabilities, grace)
+        super().__init__(raw, argv, backend, capabilities, reaper)
         self.input = ProcessInput(raw.stdin, "terminal input", backend, capabilities.stdin_eof)
         self.output = ProcessOutput(raw.stdout, "terminal output")
         self._size = size

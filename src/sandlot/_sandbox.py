@@ -12,7 +12,7 @@ import anyio
 
 from ._errors import NotSupported
 from ._exec import run_exec
-from ._process import Process, Terminal, _Running, terminate_tree
+from ._process import Process, Reaper, Terminal, _Running, release
 from ._records import Capabilities, ExecResult, TerminalSize
 from ._transport import LaunchSpec, RawProcess, Transport
 from ._url import SandboxURL
@@ -70,6 +70,7 @@ class Sandbox:
     ) -> None:
         self._transport = transport
         self._grace = check_timeout("kill_grace", kill_grace) or 0.5
+        self._reaper = Reaper(self._grace)
         self.url = url or SandboxURL(transport.name)
 
     def __repr__(self) -> str:
@@ -93,7 +94,12 @@ class Sandbox:
 
     async def _start(self, spec: LaunchSpec) -> RawProcess:
         await anyio.lowlevel.checkpoint_if_cancelled()
-        return await self._transport.start(spec)
+        raw = await self._transport.start(spec)
+        # The host answers again: kill what a dead connection kept us from killing
+        # (shielded, and bounded: ``raw`` runs now and must reach its caller).
+        with anyio.CancelScope(shield=True):
+            await self._reaper.retry()
+        return raw
 
     async def exec(
         self,
@@ -120,12 +126,10 @@ class Sandbox:
         raw = await self._start(spec)
         try:
             result = await run_exec(
-                raw, spec.argv, input=data, timeout=limit, max_output_bytes=cap, grace=self._grace
+                raw, spec.argv, input=data, timeout=limit, max_output_bytes=cap, reaper=self._reaper
             )
         finally:
-            with anyio.CancelScope(shield=True):
-                await terminate_tree(raw, self._grace)
-                await raw.aclose()
+            await release(raw, spec.argv, self._reaper)
         return result.check() if check else result
 
     def spawn(
@@ -147,7 +151,7 @@ class Sandbox:
         async def start() -> Process:
             raw = await self._start(spec)
             t = self._transport
-            return Process(raw, spec.argv, t.name, t.capabilities, self._grace)
+            return Process(raw, spec.argv, t.name, t.capabilities, self._reaper)
 
         return _Launch(start)
 
@@ -169,7 +173,7 @@ class Sandbox:
         async def start() -> Terminal:
             raw = await self._start(spec)
             t = self._transport
-            return Terminal(raw, spec.argv, t.name, t.capabilities, self._grace, term)
+            return Terminal(raw, spec.argv, t.name, t.capabilities, self._reaper, term)
 
         return _Launch(start)
 
@@ -190,9 +194,13 @@ class Sandbox:
         await self._transport.write_file(p, payload or b"", m)
 
     async def aclose(self) -> None:
-        """Close the connection to the sandbox."""
+        """Close the connection to the sandbox (first retrying, bounded, any kill a dead
+        connection kept from getting through)."""
         with anyio.CancelScope(shield=True):
-            await self._transport.aclose()
+            try:
+                await self._reaper.aclose()
+            finally:
+                await self._transport.aclose()
 
     async def __aenter__(self) -> Sandbox:
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -151,11 +152,25 @@ async def _run(args: argparse.Namespace) -> int:
     return code
 
 
+def _show_warnings() -> None:
+    """The library's warnings (a kill that could not reach the host) go to stderr."""
+    logger = logging.getLogger("sandlot")
+    if any(getattr(h, "sandlot_cli", False) for h in logger.handlers):
+        return  # main() ran before in this process
+    handler = logging.StreamHandler(sys.stderr)
+    handler.sandlot_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("sandlot: warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``sandlot`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     options = argv[: argv.index("--")] if "--" in argv else argv
     debug = "--debug" in options
+    _show_warnings()
     try:
         args = parse_args(argv)
         backend = os.environ.get(ASYNC_BACKEND_VAR) or "asyncio"

@@ -203,8 +203,8 @@ class PtyProcess(BridgedProcess):
             raise operation_error(exc, "resizing the terminal") from None
 
     async def aclose(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._bridge.call(self._close)
+        # Not shielded here: the caller shields and bounds it (a frozen server never answers).
+        await self._bridge.call(self._close)
 
 
 async def start_pty(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:

@@ -31,6 +31,11 @@ _INPUT_LINE = 36 * 1024
 # Raw bytes per input request: aiohttp warns about (and blocks on) bodies over 1 MiB.
 _INPUT_REQUEST = 12 * _INPUT_LINE
 _START_TIMEOUT = 60.0
+#: The log stream's keepalive: after this many seconds without a message, ask the server
+#: about the command; no answer within the same time means it stopped answering (frozen,
+#: partitioned) and the stream fails with ConnectionLost. A slow reader is never probed:
+#: while output waits for it, the socket is not being read, and no probe runs.
+_IDLE_PROBE = 15.0
 
 
 class _Stdin(ByteSendStream):
@@ -128,14 +133,23 @@ class SessionProcess(BridgedProcess):
             _headers=None,
             _host_index=None,
         )
-        # No client heartbeat: a reader that applies backpressure (a slow consumer) stops
-        # reading the socket, and a missed pong would then kill a healthy stream.
+        # No WebSocket heartbeat: a reader that applies backpressure (a slow consumer)
+        # stops reading the socket, and a missed pong would then kill a healthy stream.
+        # An idle stream is probed with a request instead (see _IDLE_PROBE).
         session = process._api_client.api_client.http_session
         ws = await session.ws_connect(re.sub(r"^http", "ws", url), headers=headers)
         demux = Demuxer()
+        receiving: asyncio.Future[Any] | None = None
         try:
             while True:
-                msg = await ws.receive()
+                # One receive kept across probes: cancelling it would mark the socket closed.
+                if receiving is None:
+                    receiving = asyncio.ensure_future(ws.receive())
+                done, _ = await asyncio.wait({receiving}, timeout=_IDLE_PROBE)
+                if not done:
+                    await self._probe()
+                    continue
+                msg, receiving = receiving.result(), None
                 if msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
                     data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
                     for channel, payload in demux.feed(data):
@@ -150,8 +164,18 @@ class SessionProcess(BridgedProcess):
                     await self._on_text(channel, payload.decode("ascii", "replace"))
                 return
         finally:
+            if receiving is not None:
+                receiving.cancel()
             if not ws.closed:
                 await ws.close()
+
+    async def _probe(self) -> None:
+        """Raise ConnectionError unless the server answers within ``_IDLE_PROBE``."""
+        process = self._sandbox.process
+        try:
+            await asyncio.wait_for(process.get_session_command(self._sid, self._cid), _IDLE_PROBE)
+        except Exception as exc:
+            raise ConnectionError("the Daytona server stopped answering") from exc
 
     async def _finish(self, error: SandlotError | None) -> None:
         if self._status is None and error is None:
@@ -263,8 +287,8 @@ class SessionProcess(BridgedProcess):
             raise operation_error(exc, "writing to stdin") from None
 
     async def aclose(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._bridge.call(self._close)
+        # Not shielded here: the caller shields and bounds it (a frozen server never answers).
+        await self._bridge.call(self._close)
 
 
 async def start_session(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:

@@ -107,6 +107,13 @@ class SSHOptions:
     sandlot's own receive path, which patches asyncssh internals on the connection
     (only on asyncssh 2.24.1; elsewhere asyncssh's path). About 1.7x less client CPU per
     byte received (docs/benchmarks.md).
+    ``keepalive_interval``/``keepalive_count_max``: after ``keepalive_interval`` seconds
+    without a word from the server a keepalive request is sent, and after
+    ``keepalive_count_max`` unanswered ones the connection is declared lost, like
+    OpenSSH's ``ServerAliveInterval``/``ServerAliveCountMax``: a silent partition fails
+    pending calls with :class:`~sandlot.ConnectionLost` within about 60 s by default.
+    Shorter detects sooner but may drop a healthy connection on a stalled link;
+    ``None`` turns keepalive off (a frozen server then hangs calls without a timeout).
     """
 
     known_hosts: tuple[str, ...] | Literal["default"] | None = attrs.field(
@@ -124,7 +131,8 @@ class SSHOptions:
     max_sessions: int = attrs.field(default=10, validator=_count(2))
     max_connections: int = attrs.field(default=16, validator=_count(1))
     ciphers: tuple[str, ...] = attrs.field(default=DEFAULT_CIPHERS, converter=tuple)
-    keepalive_interval: float | None = attrs.field(default=None, validator=_positive)
+    keepalive_interval: float | None = attrs.field(default=15.0, validator=_positive)
+    keepalive_count_max: int = attrs.field(default=3, validator=_count(1))
     fast_receive: bool = attrs.field(default=False, validator=_flag)
 
     def __attrs_post_init__(self) -> None:
@@ -144,7 +152,9 @@ class SSHOptions:
             f"password={'<hidden>' if self.password else None}, agent={self.agent!r}, "
             f"config={self.config!r}, connect_timeout={self.connect_timeout!r}, "
             f"username={self.username!r}, max_sessions={self.max_sessions}, "
-            f"max_connections={self.max_connections}, fast_receive={self.fast_receive})"
+            f"max_connections={self.max_connections}, "
+            f"keepalive_interval={self.keepalive_interval!r}, "
+            f"keepalive_count_max={self.keepalive_count_max}, fast_receive={self.fast_receive})"
         )
 
     __str__ = __repr__
@@ -171,6 +181,7 @@ class SSHOptions:
             kw["agent_path"] = None
         elif isinstance(self.agent, str):
             kw["agent_path"] = self.agent
-        if self.keepalive_interval is not None:
-            kw["keepalive_interval"] = self.keepalive_interval
+        # asyncssh counts from the last data received: a busy connection sends none.
+        kw["keepalive_interval"] = self.keepalive_interval or 0  # 0: off
+        kw["keepalive_count_max"] = self.keepalive_count_max
         return kw

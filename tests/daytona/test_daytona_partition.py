@@ -1,0 +1,115 @@
+"""A frozen Daytona server (SIGSTOP: connections open, nothing answers) never hangs a
+call: timeouts and cancel scopes take effect within a bound, and an idle log stream
+notices the silence and fails with ConnectionLost."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+import daytona_server
+import sandlot
+from sandlot._backends.daytona import _session
+from targets import LEAK_TAG, LEAK_TAG_VAR, infrastructure_env
+from targets.daytona import options
+
+#: How far past a deadline a call may return while the server is frozen: one signal
+#: attempt (3 s), then the session's release (2 s).
+PAST_DEADLINE = 5.5
+
+
+@contextlib.asynccontextmanager
+async def own_server() -> AsyncIterator[tuple[daytona_server.LocalDaytona, sandlot.Sandbox]]:
+    """A server of this test's own (stopping it kills what it runs)."""
+    server = daytona_server.start(infrastructure_env(), {LEAK_TAG_VAR: LEAK_TAG})
+    try:
+        async with sandlot.open_sandbox(
+            f"daytona://{daytona_server.SANDBOX_ID}", daytona=options(server), kill_grace=0.2
+        ) as sb:
+            yield server, sb
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def frozen(server: daytona_server.LocalDaytona) -> Iterator[None]:
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    while True:
+        if condition():
+            return
+        await anyio.sleep(0.01)  # polling a condition: there is no event to wait on
+
+
+async def test_exec_timeout_fires_while_the_server_is_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "started"  # the stand-in runs commands on this machine
+    started_up = threading.Event()
+    resolve = _session.SessionProcess._resolve_start
+
+    def resolve_start(self: _session.SessionProcess) -> None:
+        resolve(self)
+        started_up.set()  # the launcher's report arrived: exec is past its start
+
+    monkeypatch.setattr(_session.SessionProcess, "_resolve_start", resolve_start)
+    async with own_server() as (server, sb):
+        result: list[sandlot.ExecResult] = []
+
+        async def run() -> None:
+            cmd = f"touch {marker}; exec sleep 60"
+            result.append(await sb.exec("sh", ["-c", cmd], timeout=2))
+
+        with anyio.fail_after(30), contextlib.ExitStack() as stack:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run)
+                await until(lambda: marker.exists() and started_up.is_set())
+                stack.enter_context(frozen(server))
+                started = anyio.current_time()
+            returned = anyio.current_time() - started
+        assert returned < 2 + PAST_DEADLINE, returned
+        (r,) = result
+        assert r.timed_out and r.exit == sandlot.ExitStatus(signal=signal.SIGKILL)
+
+
+async def test_a_cancel_scope_around_a_read_fires_while_the_server_is_frozen() -> None:
+    async with own_server() as (server, sb):
+        with anyio.fail_after(30):
+            proc = await sb.spawn("sh", ["-c", "echo up; exec sleep 60"])
+            assert await proc.stdout.receive() == b"up\n"
+            with frozen(server):
+                started = anyio.current_time()
+                with pytest.raises(TimeoutError), anyio.fail_after(1):
+                    async with proc:
+                        await proc.stdout.receive()
+                returned = anyio.current_time() - started
+            assert returned < 1 + PAST_DEADLINE, returned
+
+
+async def test_an_idle_log_stream_detects_a_frozen_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_session, "_IDLE_PROBE", 0.5)
+    async with own_server() as (server, sb):
+        with anyio.fail_after(30):
+            proc = await sb.spawn("sh", ["-c", "echo up; exec sleep 60"])
+            assert await proc.stdout.receive() == b"up\n"
+            await anyio.sleep(1.2)  # idle, and probed: a live server answers
+            assert proc.returncode is None
+            with frozen(server):
+                started = anyio.current_time()
+                with pytest.raises(sandlot.ConnectionLost):
+                    await proc.exit
+                assert anyio.current_time() - started < 0.5 * 2 + 1.0
+                await proc.aclose()  # bounded
