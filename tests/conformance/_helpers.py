@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import sandlot
 
 
@@ -17,3 +19,14 @@ async def gone(sb: sandlot.Sandbox, *pids: str | bytes, within: float = 10.0) ->
 async def exists(sb: sandlot.Sandbox, path: str) -> bool:
     r = await sb.exec("test", ["-e", path])
     return r.exit.code == 0
+
+
+def requires(sb: sandlot.Sandbox, *capabilities: str) -> None:
+    """Skip a test that uses features the backend declares it lacks: test_capabilities.py
+    checks, for each, the NotSupported the backend raises instead."""
+    for name in capabilities:
+        if not getattr(sb.capabilities, name):
+            pytest.skip(
+                f"the {sb.backend} backend lacks {name}: "
+                f"test_capabilities.py::test_{name} checks its NotSupported"
+            )
