@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 

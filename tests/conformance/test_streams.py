@@ -11,13 +11,14 @@ from anyio.abc import ByteReceiveStream, ByteSendStream
 import sandlot
 from sandlot.testing import check_one_way_stream
 
+from ._helpers import requires
+
 
 @pytest.mark.parametrize("route", ["stdout", "stderr"])
 async def test_stdin_to_output_is_a_conforming_one_way_stream(
     sb: sandlot.Sandbox, route: str
 ) -> None:
-    if not sb.capabilities.stdin_eof:
-        pytest.skip(f"{sb.backend} cannot send EOF; see test_capabilities")
+    requires(sb, "stdin_eof")
     script = "exec cat" if route == "stdout" else "exec cat >&2"
 
     @asynccontextmanager

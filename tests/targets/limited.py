@@ -9,8 +9,8 @@ SIGKILL that reaches it (the shared layer should have refused it) fails the test
 from __future__ import annotations
 
 import signal as _signal
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 import attrs
@@ -40,7 +40,9 @@ class ReachedTheTransport(AssertionError):
 
 def lacking(caps: sandlot.Capabilities) -> frozenset[str]:
     """The names of the capabilities ``caps`` lacks."""
-    return frozenset(f.name for f in attrs.fields(sandlot.Capabilities) if not getattr(caps, f.name))
+    return frozenset(
+        f.name for f in attrs.fields(sandlot.Capabilities) if not getattr(caps, f.name)
+    )
 
 
 class NoEOF(ByteSendStream):
