@@ -21,7 +21,8 @@ from targets.local import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
 
 #: The env var that restricts the conformance targets: comma-separated ids (``local``,
-#: ``ssh_root``, ...), e.g. for CI's lowest-versions leg; unset means every target.
+#: ``ssh_root``, ``limited``, ...), e.g. for CI's lowest-versions leg; unset means every
+#: target.
 TARGETS_VAR = "SANDLOT_TEST_TARGETS"
 
 
