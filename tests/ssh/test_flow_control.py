@@ -101,3 +101,37 @@ async def test_a_slow_reader_keeps_the_producer_blocked(sshd: Sshd, path: str, r
         finally:
             await sb.exec("rm", ["-f", pidfile])
             await proc.kill()
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_pipe_through_cat_stays_bounded_both_ways(sshd: Sshd, path: str) -> None:
+    # The sender writes as fast as the channel lets it, the reader takes what comes: the
+    # output held stays within the bound, and each send waits until asyncssh's send buffer
+    # is below its high-water mark, so at most one item (1 MiB) waits on top of it.
+    opts = sshd.options(ciphers=[PATHS[path]])
+    item = bytes(range(256)) * 4096
+    total = 64 * MiB
+    async with (
+        sandlot.open_sandbox(sshd.url(TEST_USER), ssh=opts) as sb,
+        sb.spawn("cat") as proc,
+    ):
+        chan: Any = proc._raw.chan  # type: ignore[attr-defined]
+        worst_out = worst_in = 0
+
+        async def sender() -> None:
+            nonlocal worst_in
+            for _ in range(total // len(item)):
+                await proc.stdin.send(item)
+                worst_in = max(worst_in, chan._send_buf_len)
+            await proc.stdin.aclose()
+
+        got = bytearray()
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(sender)
+                async for chunk in proc.stdout:
+                    got += chunk
+                    worst_out = max(worst_out, held(proc))
+        assert len(got) == total and got == item * (total // len(item))
+        assert worst_out <= BOUND, f"{worst_out / MiB:.1f} MiB of output held"
+        assert worst_in <= chan._send_high_water, f"{worst_in} bytes left to send"
