@@ -125,6 +125,8 @@ class _Inbox(ByteReceiveStream):
 
     # -- caller side --
     async def receive(self, max_bytes: int = 65536) -> bytes:
+        # Cancellation only before anything is taken: a cancelled receive loses no data.
+        await anyio.lowlevel.checkpoint_if_cancelled()
         while True:
             with self._link.lock:
                 if self._closed:
@@ -144,7 +146,7 @@ class _Inbox(ByteReceiveStream):
             if waiter is None:
                 if drained:
                     self._on_drained()
-                await anyio.lowlevel.checkpoint()
+                await anyio.lowlevel.cancel_shielded_checkpoint()
                 return data
             await waiter.wait()
 
@@ -181,6 +183,9 @@ class _Inbox(ByteReceiveStream):
             self._chunks.clear()
             self._size = 0
             self.full = False
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.set()  # a pending receive ends with ClosedResourceError
         if was_full:
             self._on_drained()  # later output is discarded; do not stall the channel
         await anyio.lowlevel.checkpoint()
