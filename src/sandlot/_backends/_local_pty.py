@@ -47,6 +47,8 @@ class _PtyOutput(ByteReceiveStream):
         self._closed = False
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
+        # Cancellation only before reading: a cancelled receive loses no data.
+        await anyio.lowlevel.checkpoint_if_cancelled()
         while True:
             if self._closed:
                 raise anyio.ClosedResourceError
@@ -62,7 +64,7 @@ class _PtyOutput(ByteReceiveStream):
                 raise
             if not data:
                 raise anyio.EndOfStream
-            await anyio.lowlevel.checkpoint()
+            await anyio.lowlevel.cancel_shielded_checkpoint()
             return data
 
     async def aclose(self) -> None:
