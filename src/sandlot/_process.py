@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal as _signal
 from types import TracebackType
 
@@ -20,8 +21,15 @@ _FINAL_WAIT = 5.0
 
 
 async def terminate_tree(raw: RawProcess, grace: float) -> None:
-    """SIGTERM the process group, wait up to ``grace``, then SIGKILL the group."""
+    """SIGTERM the process group, wait up to ``grace``, then SIGKILL the group.
+
+    When the leader has already exited, what is left of its group gets SIGKILL at once:
+    those are background children nobody waits for, whose exit could not be observed to
+    end the grace early, so SIGTERM would make every close wait the whole grace.
+    """
     if raw.poll() is not None:
+        with contextlib.suppress(ConnectionLost):
+            await raw.signal(_signal.SIGKILL)
         return
     try:
         await raw.signal(_signal.SIGTERM)
@@ -77,13 +85,11 @@ class _Running:
         return None if status is None else status.returncode
 
     async def send_signal(self, sig: int | str | _signal.Signals) -> None:
-        """Send ``sig`` to the process group; a no-op once the process has exited."""
+        """Send ``sig`` to the process group, also after the process exited: children it
+        left running in its group get it (a no-op once the group is gone)."""
         signum = check_signal(sig)
         if not self._caps.signals and signum not in (_signal.SIGTERM, _signal.SIGKILL):
             raise NotSupported(self._backend, f"sending {signum.name}")
-        if self._raw.poll() is not None:
-            await anyio.lowlevel.checkpoint()
-            return
         await self._raw.signal(signum)
 
     async def kill(self, sig: int | str | _signal.Signals = _signal.SIGKILL) -> None:

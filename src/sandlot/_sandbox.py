@@ -121,10 +121,15 @@ class Sandbox:
             result = await run_exec(
                 raw, spec.argv, input=data, timeout=limit, max_output_bytes=cap, grace=self._grace
             )
-        finally:
+        except BaseException:
+            # Cancelled or failed: sweep the group, even if the leader has exited. Not after
+            # a normal exit: a child that detached from the pipes was daemonised on purpose.
             with anyio.CancelScope(shield=True):
                 await terminate_tree(raw, self._grace)
                 await raw.aclose()
+            raise
+        with anyio.CancelScope(shield=True):
+            await raw.aclose()
         return result.check() if check else result
 
     def spawn(

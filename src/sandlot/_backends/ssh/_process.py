@@ -388,9 +388,7 @@ class SSHProcess(RawProcess):
         return self._status
 
     async def signal(self, sig: _signal.Signals) -> None:
-        if self._status is not None:
-            await anyio.lowlevel.checkpoint()
-            return
+        # Also after the exit status: the session may still hold background children.
         await self.started.wait()
         if self._pgid is None:
             if self._lost is not None:
