@@ -79,3 +79,10 @@ async def test_the_watcher_ends_with_its_command(sshd: Sshd) -> None:
         with anyio.fail_after(10):
             left = await sb.exec("sh", ["-c", leftover], timeout=2.5)
         assert not left.timed_out, "the watcher outlived its command"
+
+
+async def test_the_watcher_is_not_a_child_of_the_command(sshd: Sshd) -> None:
+    """A command that waits for all its children must not wait for the watcher."""
+    async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=sshd.options()) as sb:
+        r = await sb.exec("sh", ["-c", "sleep 0.3 & ps -o comm= --ppid $$; wait"], timeout=10)
+        assert sorted(r.stdout.split()) == [b"ps", b"sleep"], r

@@ -46,14 +46,15 @@ def _signal_session(sid: str, name: str) -> str:
 
 #: Seconds the watcher leaves between SIGTERM and SIGKILL when the client is gone.
 ORPHAN_GRACE = 1
-# The watcher, forked in the background just before the command is exec'ed: $$ is then
-# the command and $PPID sshd's per-connection process. It polls, fast at first (short
-# commands end before it sleeps long), then every second: while the command (not a
-# zombie) is still that process's child, sshd and so the client's connection are alive.
-# Without /proc it asks `kill -0` about both. Nothing it runs can print: all of its
-# output goes to /dev/null, and it reads nothing.
+# The watcher, forked just before the command is exec'ed: $$ is then the command and
+# $PPID sshd's per-connection process. It polls, fast at first (short commands end before
+# it sleeps long), then every second: while the command (not a zombie) is still that
+# process's child, sshd and so the client's connection are alive. Without /proc it asks
+# `kill -0` about both. It reads nothing and writes only to /dev/null. Forked twice (the
+# middle subshell exits at once), so it is not the command's child: a command that waits
+# for all its children never waits for it.
 WATCHER = (
-    "{ trap '' HUP INT QUIT TERM; p=$PPID; t=0.01; "
+    "( { trap '' HUP INT QUIT TERM; p=$PPID; t=0.01; "
     "while if [ -r /proc/self/stat ]; then "
     'read -r s </proc/$$/stat || exit; set -- ${s##*) }; [ "$1" != Z ] || exit; '
     '[ "$2" = "$p" ]; '
@@ -62,7 +63,7 @@ WATCHER = (
     + _signal_session("$$", "TERM")
     + f"; sleep {ORPHAN_GRACE}; "
     + _signal_session("$$", "KILL")
-    + "; } </dev/null >/dev/null 2>&1 &"
+    + "; } </dev/null >/dev/null 2>&1 & )"
 )
 
 
@@ -93,7 +94,8 @@ def build_command(spec: LaunchSpec) -> str:
     parts.append("printf '\\036sandlot:ok:%s\\n' $$ >&2")
     # Without input, /dev/null spares sending EOF on the channel.
     command = " ".join(quote(a) for a in spec.argv) + ("" if spec.stdin else " </dev/null")
-    return "; ".join(parts) + "; " + WATCHER + " exec " + command
+    parts.append(WATCHER)
+    return "; ".join(parts) + "; exec " + command
 
 
 def kill_command(pgid: int, sig: _signal.Signals) -> str:
