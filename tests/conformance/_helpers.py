@@ -17,3 +17,14 @@ async def gone(sb: sandlot.Sandbox, *pids: str | bytes, within: float = 10.0) ->
 async def exists(sb: sandlot.Sandbox, path: str) -> bool:
     r = await sb.exec("test", ["-e", path])
     return r.exit.code == 0
+
+
+async def exited(sb: sandlot.Sandbox, pid: str | bytes, within: float = 10.0) -> bool:
+    """True once ``pid`` has exited: gone, or a zombie its parent has not reaped yet."""
+    p = pid.decode() if isinstance(pid, bytes) else pid
+    script = (
+        f"while s=$(cat /proc/{p}/stat 2>/dev/null); do "
+        f'set -- ${{s##*) }}; [ "$1" = Z ] && break; sleep 0.02; done'
+    )
+    r = await sb.exec("sh", ["-c", script], timeout=within)
+    return not r.timed_out

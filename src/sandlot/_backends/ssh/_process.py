@@ -419,11 +419,7 @@ class SSHProcess(RawProcess):
         return self._status
 
     async def signal(self, sig: _signal.Signals) -> None:
-        # After the exit, members of the group may still hold the channel open (a
-        # background child): they are reachable until the channel closes.
-        if self._status is not None and self.channel_gone:
-            await anyio.lowlevel.checkpoint()
-            return
+        # Also after the exit status: the session may still hold background children.
         await self.started.wait()
         if self._pgid is None:
             if self._lost is not None:
