@@ -34,11 +34,18 @@ CLOSE_WAIT = 2.0
 async def terminate_tree(raw: RawProcess, grace: float) -> bool:
     """SIGTERM the process group, wait up to ``grace``, then SIGKILL the group.
 
+    When the leader has already exited, what is left of its group gets SIGKILL at once:
+    those are background children nobody waits for, whose exit could not be observed to
+    end the grace early, so SIGTERM would make every close wait the whole grace.
+
     Bounded: returns False, at most ``SIGNAL_WAIT`` after a signal that could not be sent,
     when the kill could not be delivered (the caller hands ``raw`` to a :class:`Reaper`).
     """
     if raw.poll() is not None:
-        return True
+        try:
+            return await _send(raw, _signal.SIGKILL)
+        except ConnectionLost:
+            return False
     try:
         if not await _send(raw, _signal.SIGTERM):
             return False
@@ -191,17 +198,10 @@ class _Running:
         return signum
 
     async def send_signal(self, sig: int | str | _signal.Signals) -> None:
-        """Send ``sig`` to the process group; a no-op once the process has exited."""
+        """Send ``sig`` to the process group, also after the process exited: children it
+        left running in its group get it (a no-op once the group is gone)."""
         signum = self._check_signal(sig)
-        if self._raw.poll() is not None:
-            await anyio.lowlevel.checkpoint()
-            return
         await self._raw.signal(signum)
-
-    async def _signal_group(self, sig: int | str | _signal.Signals) -> None:
-        """Signal the process group even after the process exited: what is left of it
-        (background children still holding its output open). For the CLI."""
-        await self._raw.signal(self._check_signal(sig))
 
     async def kill(self, sig: int | str | _signal.Signals = _signal.SIGKILL) -> None:
         """Send ``sig`` (SIGKILL by default) to the process group."""

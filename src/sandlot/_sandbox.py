@@ -12,7 +12,7 @@ import anyio
 
 from ._errors import NotSupported
 from ._exec import run_exec
-from ._process import Process, Reaper, Terminal, _Running, release
+from ._process import CLOSE_WAIT, Process, Reaper, Terminal, _Running, release
 from ._records import Capabilities, ExecResult, TerminalSize
 from ._transport import LaunchSpec, RawProcess, Transport
 from ._url import SandboxURL
@@ -131,8 +131,13 @@ class Sandbox:
             result = await run_exec(
                 raw, spec.argv, input=data, timeout=limit, max_output_bytes=cap, reaper=self._reaper
             )
-        finally:
+        except BaseException:
+            # Cancelled or failed: sweep the group, even if the leader has exited. Not after
+            # a normal exit: a child that detached from the pipes was daemonised on purpose.
             await release(raw, spec.argv, self._reaper)
+            raise
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_WAIT):
+            await raw.aclose()
         return result.check() if check else result
 
     def spawn(

@@ -60,14 +60,25 @@ class ProcessOutput(ByteReceiveStream):
         self._raw = raw
         self._name = name
         self._closed = False
+        self._receiving: set[anyio.CancelScope] = set()  # cancelled by aclose()
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
+        if max_bytes < 1:
+            raise InvalidArgument(f"max_bytes must be a positive integer, not {max_bytes}")
         if self._closed:
             raise StreamClosed(f"{self._name} is closed")
-        try:
-            return await self._raw.receive(max_bytes)
-        except anyio.ClosedResourceError:
-            raise StreamClosed(f"{self._name} is closed") from None
+        # aclose() from another task ends a pending receive at once, on every backend, as
+        # closing a pipe does; only our own scope is cancelled, so a caller's cancellation
+        # still reaches the raw stream (which keeps its data) as usual.
+        with anyio.CancelScope() as scope:
+            self._receiving.add(scope)
+            try:
+                return await self._raw.receive(max_bytes)
+            except anyio.ClosedResourceError:
+                raise StreamClosed(f"{self._name} is closed") from None
+            finally:
+                self._receiving.discard(scope)
+        raise StreamClosed(f"{self._name} was closed while waiting for data")
 
     async def read_all(self, limit: int | None = None) -> bytes:
         """Read to the end of the stream (at most ``limit`` bytes are kept)."""
@@ -79,4 +90,6 @@ class ProcessOutput(ByteReceiveStream):
 
     async def aclose(self) -> None:
         self._closed = True
+        for scope in self._receiving:
+            scope.cancel()
         await self._raw.aclose()

@@ -17,7 +17,9 @@ Contract for a :class:`RawProcess`:
 * ``wait()`` returns the :class:`ExitStatus` (also for a failed launch: 127 for a missing
   command, 126 for the rest); it may be called again after a cancelled call.
   ``poll()`` returns it without waiting, or ``None`` while the process runs.
-* ``signal()`` signals the whole process group and is a no-op once it is gone.
+* ``signal()`` signals the whole process group (the session, where the backend tracks
+  one), also after the leader's exit status arrived: background children may remain, and
+  cleanup sweeps them. It is a no-op only once the group is known to be gone.
 * ``aclose()`` releases the transport's resources; the caller has already made sure the
   process is dead (or given up on it).
 

@@ -21,6 +21,17 @@ async def exists(sb: sandlot.Sandbox, path: str) -> bool:
     return r.exit.code == 0
 
 
+async def exited(sb: sandlot.Sandbox, pid: str | bytes, within: float = 10.0) -> bool:
+    """True once ``pid`` has exited: gone, or a zombie its parent has not reaped yet."""
+    p = pid.decode() if isinstance(pid, bytes) else pid
+    script = (
+        f"while s=$(cat /proc/{p}/stat 2>/dev/null); do "
+        f'set -- ${{s##*) }}; [ "$1" = Z ] && break; sleep 0.02; done'
+    )
+    r = await sb.exec("sh", ["-c", script], timeout=within)
+    return not r.timed_out
+
+
 def requires(sb: sandlot.Sandbox, *capabilities: str) -> None:
     """Skip a test that uses features the backend declares it lacks: test_capabilities.py
     checks, for each, the NotSupported the backend raises instead."""

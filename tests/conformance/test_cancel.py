@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import anyio
 import pytest
 
 import sandlot
 
-from ._helpers import exists, gone, requires
+from ._helpers import exists, exited, gone, requires
 
 
 @pytest.mark.parametrize("how", ["exec", "spawn", "pty"])
@@ -87,3 +89,90 @@ async def test_exec_cancelled_by_a_deadline_reports_nothing_but_cancellation(
     with anyio.move_on_after(0.3) as scope:
         await sb.exec("sleep", ["60"])
     assert scope.cancelled_caught
+
+
+# The leader backgrounds a child that holds its stdout, sleeps, then writes a marker;
+# the leader records both pids and exits at once (issue 10, item 5).
+_CHILD_SLEEP = 1.0
+
+
+def _orphaning_script(scratch: str, *, redirect: str = "") -> str:
+    # The child ignores SIGHUP: on a pty the leader's exit hangs the terminal up.
+    child = f"trap '' HUP; echo \\$\\$ > {scratch}/c.tmp; mv {scratch}/c.tmp {scratch}/child; "
+    child += f"sleep {_CHILD_SLEEP}; echo done > {scratch}/marker"
+    leader = f"while [ ! -s {scratch}/child ]; do sleep 0.01; done; echo $$ > {scratch}/leader"
+    return f'sh -c "{child}" {redirect} & {leader}'
+
+
+async def _assert_swept(sb: sandlot.Sandbox, scratch: str, started: float) -> None:
+    child = (await _wait_for_file(sb, f"{scratch}/child")).split()
+    assert await gone(sb, *child), "the background child survived"
+    # Gone proves it; still look once the child would have written the marker.
+    await anyio.sleep(max(0.0, started + _CHILD_SLEEP + 0.3 - time.monotonic()))
+    assert not await exists(sb, f"{scratch}/marker")
+
+
+async def test_cancelling_exec_after_the_leader_exited_sweeps_its_group(
+    sb: sandlot.Sandbox, scratch: str
+) -> None:
+    started = time.monotonic()
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                await sb.exec("sh", ["-c", _orphaning_script(scratch)])
+                pytest.fail("exec returned while the child held its output open")
+
+            tg.start_soon(run)
+            leader = await _wait_for_file(sb, f"{scratch}/leader")
+            await _wait_for_file(sb, f"{scratch}/child")
+            assert await exited(sb, leader)
+            tg.cancel_scope.cancel()
+        await _assert_swept(sb, scratch, started)
+
+
+async def test_exec_timeout_after_the_leader_exited_sweeps_its_group(
+    sb: sandlot.Sandbox, scratch: str
+) -> None:
+    started = time.monotonic()
+    with anyio.fail_after(30):
+        r = await sb.exec("sh", ["-c", _orphaning_script(scratch)], timeout=0.5)
+        # The leader itself exited at once: it did not time out.
+        assert (r.exit.code, r.timed_out) == (0, False)
+        await _assert_swept(sb, scratch, started)
+
+
+async def test_leaving_a_spawn_block_after_the_leader_exited_sweeps_its_group(
+    sb: sandlot.Sandbox, scratch: str
+) -> None:
+    started = time.monotonic()
+    with anyio.fail_after(30):
+        async with sb.spawn("sh", ["-c", _orphaning_script(scratch)]) as proc:
+            assert (await proc.exit).code == 0
+            await _wait_for_file(sb, f"{scratch}/child")
+        await _assert_swept(sb, scratch, started)
+
+
+async def test_leaving_a_pty_block_after_the_leader_exited_sweeps_its_group(
+    sb: sandlot.Sandbox, scratch: str
+) -> None:
+    requires(sb, "pty")
+    started = time.monotonic()
+    with anyio.fail_after(30):
+        async with sb.pty("sh", ["-c", _orphaning_script(scratch)]):
+            # Not `exit`: a backend may report it only once the terminal closes (Daytona).
+            assert await exited(sb, await _wait_for_file(sb, f"{scratch}/leader"))
+        await _assert_swept(sb, scratch, started)
+
+
+async def test_a_normal_exec_leaves_a_daemonised_child_alone(
+    sb: sandlot.Sandbox, scratch: str
+) -> None:
+    # Detaching from the pipes on purpose is legitimate: only cancellation, timeouts and
+    # leaving a block sweep the group.
+    script = _orphaning_script(scratch, redirect="</dev/null >/dev/null 2>&1")
+    with anyio.fail_after(30):
+        r = await sb.exec("sh", ["-c", script], timeout=10)
+        assert (r.exit.code, r.timed_out) == (0, False)
+        await _wait_for_file(sb, f"{scratch}/child")
+        assert await _wait_for_file(sb, f"{scratch}/marker") == b"done\n"

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import pytest
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 import sandlot
-from sandlot.testing import check_one_way_stream
+from sandlot.testing import (
+    check_aclose_wakes_receive,
+    check_one_way_stream,
+    check_receive_arguments,
+)
 
 from ._helpers import requires
 
@@ -27,3 +32,31 @@ async def test_stdin_to_output_is_a_conforming_one_way_stream(
             yield proc.stdin, proc.stdout if route == "stdout" else proc.stderr
 
     await check_one_way_stream(maker, big=2 << 20)
+
+
+@pytest.mark.parametrize("route", ["stdout", "stderr", "pty"])
+async def test_output_of_a_silent_process_meets_the_receive_contract(
+    sb: sandlot.Sandbox, route: str
+) -> None:
+    # Every output stream, whatever the backend: bad max_bytes raise ValueError (a
+    # sandlot error), and closing the stream wakes a receive waiting on a silent process.
+    if route == "pty":
+        requires(sb, "pty")
+
+    async def check(stream: sandlot.ProcessOutput) -> None:
+        await check_receive_arguments(stream)
+        with pytest.raises(sandlot.InvalidArgument, match="max_bytes"):
+            await stream.receive(0)
+        await check_aclose_wakes_receive(stream)
+        with pytest.raises(sandlot.StreamClosed):
+            await stream.receive()
+
+    with anyio.fail_after(30):
+        if route == "pty":
+            async with sb.pty("sleep", ["60"]) as term:
+                await term.ready
+                await check(term.output)
+        else:
+            async with sb.spawn("sleep", ["60"]) as proc:
+                await proc.ready
+                await check(proc.stdout if route == "stdout" else proc.stderr)

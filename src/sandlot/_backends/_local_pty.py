@@ -47,6 +47,8 @@ class _PtyOutput(ByteReceiveStream):
         self._closed = False
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
+        # Cancellation only before reading: a cancelled receive loses no data.
+        await anyio.lowlevel.checkpoint_if_cancelled()
         while True:
             if self._closed:
                 raise anyio.ClosedResourceError
@@ -62,7 +64,7 @@ class _PtyOutput(ByteReceiveStream):
                 raise
             if not data:
                 raise anyio.EndOfStream
-            await anyio.lowlevel.checkpoint()
+            await anyio.lowlevel.cancel_shielded_checkpoint()
             return data
 
     async def aclose(self) -> None:
@@ -113,6 +115,9 @@ class PtyProcess(RawProcess):
         self.stdout = _PtyOutput(m)
         self.stderr = None
         self._pidfd = os.pidfd_open(proc.pid)
+        from .local import GroupSignaller
+
+        self._group = GroupSignaller(proc.pid)
 
     async def wait_ready(self) -> None:
         await anyio.lowlevel.checkpoint()
@@ -130,18 +135,16 @@ class PtyProcess(RawProcess):
         from .local import signal_group
 
         # The session leader's group, and the job the terminal has in the foreground.
-        groups = {self._proc.pid}
+        self._group.signal(sig, self.poll() is not None)
         if self._m.fd >= 0:
             try:
                 fg = os.tcgetpgrp(self._m.fd)
                 # Only a group of the child's own session: without a foreground job the
                 # answer can be any number, and must never lead us to signal ourselves.
-                if os.getsid(fg) == self._proc.pid:
-                    groups.add(fg)
+                if fg != self._proc.pid and os.getsid(fg) == self._proc.pid:
+                    signal_group(fg, sig)
             except OSError:
                 pass
-        for pgid in groups:
-            signal_group(pgid, sig)
         await anyio.lowlevel.checkpoint()
 
     async def resize(self, size: TerminalSize) -> None:

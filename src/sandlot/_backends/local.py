@@ -37,11 +37,33 @@ def launch_error(exc: OSError, spec: LaunchSpec) -> LaunchError:
     return LaunchError(f"cannot execute {spec.argv[0]!r}: {exc.strerror}")
 
 
-def signal_group(pgid: int, sig: _signal.Signals) -> None:
+def signal_group(pgid: int, sig: _signal.Signals) -> bool:
+    """Signal a process group; False when it has no member left."""
     try:
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is gone (or its last member is a zombie reaped elsewhere)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # a member of another user (a setuid program): the rest got it
+    return True
+
+
+class GroupSignaller:
+    """Signals the group a child leads, also after the child exited, until it is empty.
+
+    The group id is the leader's pid, which Linux can hand out again only once no process
+    is left in the group. So the group is signalled while it may have members, and never
+    again once a signal after the leader's exit finds it empty (an empty group never
+    refills): a later sweep cannot hit a newer group that recycled the number.
+    """
+
+    def __init__(self, pgid: int) -> None:
+        self.pgid = pgid
+        self.gone = False
+
+    def signal(self, sig: _signal.Signals, leader_exited: bool) -> None:
+        if not self.gone and not signal_group(self.pgid, sig) and leader_exited:
+            self.gone = True
 
 
 class LocalProcess(RawProcess):
@@ -51,6 +73,7 @@ class LocalProcess(RawProcess):
         self.stdin = proc.stdin or ClosedInput()
         self.stdout = proc.stdout
         self.stderr = proc.stderr
+        self._group = GroupSignaller(proc.pid)
 
     async def wait_ready(self) -> None:
         pass  # exec() succeeded, so the command runs: nothing to wait for
@@ -63,7 +86,7 @@ class LocalProcess(RawProcess):
         return None if rc is None else ExitStatus.from_returncode(rc)
 
     async def signal(self, sig: _signal.Signals) -> None:
-        signal_group(self._proc.pid, sig)
+        self._group.signal(sig, self.poll() is not None)
         await anyio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:

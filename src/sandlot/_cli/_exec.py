@@ -29,7 +29,7 @@ async def deliver_rest(pumps: OutputPumps, proc: Process | Terminal) -> None:
     sweep the group members that hold it open with nothing coming (see QUIET_AFTER_EXIT)."""
     if await pumps.settle(QUIET_AFTER_EXIT):
         return
-    await proc._signal_group(signal.SIGKILL)
+    await proc.send_signal(signal.SIGKILL)
     await pumps.settle(QUIET_AFTER_EXIT)
 
 
@@ -39,7 +39,7 @@ async def _end_on_broken_pipe(pumps: OutputPumps, proc: Process) -> None:
     still writes."""
     await pumps.broken.wait()
     try:
-        await proc._signal_group(signal.SIGPIPE)
+        await proc.send_signal(signal.SIGPIPE)
     except NotSupported:
         pass  # a backend with TERM and KILL only: terminated below
     else:

@@ -62,6 +62,7 @@ class BridgedOutput(ByteReceiveStream):
         self._items.clear()
         self._size = 0
         self._writable.set()
+        self._readable.set()  # a pending _take returns: its receive sees the close
 
     # -- the caller's loop ---------------------------------------------------------------
     async def receive(self, max_bytes: int = 65536) -> bytes:

@@ -45,9 +45,7 @@ class BridgedProcess(RawProcess):
         return self._status
 
     async def signal(self, sig: _signal.Signals) -> None:
-        if self._status is not None:
-            await anyio.lowlevel.checkpoint()
-            return
+        # Also after the exit status: the group may still hold background children.
         try:
             await self._bridge.call(self._kill, sig)
         except Exception as exc:

@@ -7,6 +7,12 @@ session and process group (``setsid`` before running the shell), so that pid is 
 session and process group id the command keeps: :func:`kill_command` on another channel
 signals the whole tree, which works where sshd refuses ``signal`` requests. Because the
 command is ``exec``ed, the server's exit-status / exit-signal is the command's own.
+
+Closing a channel (or losing the connection) does not stop a process without a pty, so
+the launcher also forks a watcher (:data:`WATCHER`) that stops the session once the
+per-connection sshd process, the command's parent, is gone: a crashed client leaves
+nothing running. The watcher exits with the command, holds none of its pipes, and ignores
+the signals a terminal or the user may send the group, so only its own check ends it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import signal as _signal
 from ..._errors import CommandNotFound, LaunchError
 from ..._transport import LaunchSpec
 
-__all__ = ["MARKER", "build_command", "kill_command", "parse_marker", "quote"]
+__all__ = ["MARKER", "WATCHER", "build_command", "kill_command", "parse_marker", "quote"]
 
 #: Starts the launcher's report line; ``\x1e`` (record separator) keeps it unambiguous.
 MARKER = b"\x1esandlot:"
@@ -29,6 +35,36 @@ _LINE = re.compile(rb"\x1esandlot:([a-z]+):([A-Z0-9]*)\r?\n")
 def quote(text: str) -> str:
     """Single-quote ``text`` for any POSIX shell; every character survives as is."""
     return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _signal_session(sid: str, name: str) -> str:
+    return (
+        f"if command -v pkill >/dev/null 2>&1; then pkill -{name} -s {sid}; "
+        f"else kill -{name} -{sid}; fi 2>/dev/null"
+    )
+
+
+#: Seconds the watcher leaves between SIGTERM and SIGKILL when the client is gone.
+ORPHAN_GRACE = 1
+# The watcher, forked just before the command is exec'ed: $$ is then the command and
+# $PPID sshd's per-connection process. It polls, fast at first (short commands end before
+# it sleeps long), then every second: while the command (not a zombie) is still that
+# process's child, sshd and so the client's connection are alive. Without /proc it asks
+# `kill -0` about both. It reads nothing and writes only to /dev/null. Forked twice (the
+# middle subshell exits at once), so it is not the command's child: a command that waits
+# for all its children never waits for it.
+WATCHER = (
+    "( { trap '' HUP INT QUIT TERM; p=$PPID; t=0.01; "
+    "while if [ -r /proc/self/stat ]; then "
+    'read -r s </proc/$$/stat || exit; set -- ${s##*) }; [ "$1" != Z ] || exit; '
+    '[ "$2" = "$p" ]; '
+    "else kill -0 $$ || exit; kill -0 $p; fi; "
+    "do sleep $t; case $t in 0.01) t=0.1;; 0.1) t=1;; esac; done; "
+    + _signal_session("$$", "TERM")
+    + f"; sleep {ORPHAN_GRACE}; "
+    + _signal_session("$$", "KILL")
+    + "; } </dev/null >/dev/null 2>&1 & )"
+)
 
 
 def build_command(spec: LaunchSpec) -> str:
@@ -57,10 +93,9 @@ def build_command(spec: LaunchSpec) -> str:
     parts.append(check)
     parts.append("printf '\\036sandlot:ok:%s\\n' $$ >&2")
     # Without input, /dev/null spares sending EOF on the channel.
-    parts.append(
-        "exec " + " ".join(quote(a) for a in spec.argv) + ("" if spec.stdin else " </dev/null")
-    )
-    return "; ".join(parts)
+    command = " ".join(quote(a) for a in spec.argv) + ("" if spec.stdin else " </dev/null")
+    parts.append(WATCHER)
+    return "; ".join(parts) + "; exec " + command
 
 
 def kill_command(pgid: int, sig: _signal.Signals) -> str:
@@ -71,11 +106,7 @@ def kill_command(pgid: int, sig: _signal.Signals) -> str:
     with job control). Without ``pkill``, the process group: ``kill -NAME -PGID`` (no
     ``--``) is the spelling both dash and bash accept.
     """
-    name = sig.name.removeprefix("SIG")
-    return (
-        f"if command -v pkill >/dev/null 2>&1; then pkill -{name} -s {pgid}; "
-        f"else kill -{name} -{pgid}; fi 2>/dev/null; true"
-    )
+    return _signal_session(str(pgid), sig.name.removeprefix("SIG")) + "; true"
 
 
 def parse_marker(buf: bytes | bytearray) -> tuple[bytes, str, int] | None:

@@ -4,7 +4,8 @@ The asyncssh session callbacks run on the library's asyncio loop (a thread of it
 under trio). They append output to a bounded buffer under a lock; the caller takes
 everything that is there without a thread hop, and is only woken (one hop) when it
 waits on an empty buffer. A full buffer pauses the channel, so the SSH window closes
-and a slow reader slows the remote producer.
+and a slow reader slows the remote producer (see :meth:`SSHProcess._resume` for how the
+window stays closed).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ _WINDOW = 2 << 20
 #: Output buffered per stream before the channel is paused (then the SSH window fills);
 #: one window's worth, like asyncssh's own streams.
 _BUFFER_LIMIT = _WINDOW
+#: The channel resumes once the reader has brought a full buffer down to this: low, as
+#: each resume re-opens the whole window (see SSHProcess._resume), high enough that the
+#: reader still has data while the resume hops to the loop.
+_RESUME_AT = _BUFFER_LIMIT // 4
 #: Launcher output kept while looking for its report line.
 _MAX_PREAMBLE = 64 * 1024
 
@@ -120,13 +125,15 @@ class _Inbox(ByteReceiveStream):
 
     # -- caller side --
     async def receive(self, max_bytes: int = 65536) -> bytes:
+        # Cancellation only before anything is taken: a cancelled receive loses no data.
+        await anyio.lowlevel.checkpoint_if_cancelled()
         while True:
             with self._link.lock:
                 if self._closed:
                     raise anyio.ClosedResourceError
                 if self._chunks:
                     data = self._take(max_bytes)
-                    drained = self.full and self._size < _BUFFER_LIMIT
+                    drained = self.full and self._size <= _RESUME_AT
                     if drained:
                         self.full = False
                     waiter = None
@@ -139,7 +146,7 @@ class _Inbox(ByteReceiveStream):
             if waiter is None:
                 if drained:
                     self._on_drained()
-                await anyio.lowlevel.checkpoint()
+                await anyio.lowlevel.cancel_shielded_checkpoint()
                 return data
             await waiter.wait()
 
@@ -176,6 +183,9 @@ class _Inbox(ByteReceiveStream):
             self._chunks.clear()
             self._size = 0
             self.full = False
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.set()  # a pending receive ends with ClosedResourceError
         if was_full:
             self._on_drained()  # later output is discarded; do not stall the channel
         await anyio.lowlevel.checkpoint()
@@ -273,6 +283,7 @@ class SSHProcess(RawProcess):
         self._lost: BaseException | None = None
         self._closed = False
         self.channel_gone = False  # set on the loop side when the channel has closed
+        self._resuming = False  # loop side: resume_reading is delivering asyncssh's buffer
         self.can_write = asyncio.Event()  # loop side: False while the SSH window is full
         self.can_write.set()
 
@@ -304,7 +315,7 @@ class SSHProcess(RawProcess):
             if not data:
                 return
         inbox = self._err if datatype == asyncssh.EXTENDED_DATA_STDERR else self._out
-        if inbox.feed(data) and self.chan is not None:
+        if inbox.feed(data) and self.chan is not None and not self._resuming:
             self.chan.pause_reading()
 
     def _fail_launch(self, error: BaseException) -> None:
@@ -337,12 +348,32 @@ class SSHProcess(RawProcess):
         self._link.wake(self._exited)
         self._link.call(lambda: self.conn.pool.release(self.conn))
 
-    def _drained(self) -> None:  # caller side: resume the channel once neither is full
-        def resume() -> None:
-            if self.chan is not None and not (self._out.full or self._err.full):
-                self.chan.resume_reading()
+    def _drained(self) -> None:  # caller side: a full buffer came down to _RESUME_AT
+        self.bridge.call_soon(self._resume)
 
-        self.bridge.call_soon(resume)
+    def _resume(self) -> None:
+        """Resume the channel once neither buffer is full (loop side).
+
+        asyncssh re-grants the whole window when it *delivers* data, not when the reader
+        takes it: the first packet ``resume_reading`` delivers from what asyncssh buffered
+        while paused tops the window up although the rest is still buffered. Pausing
+        again halfway through would leave those bytes outside the window's account, and
+        every later resume would open one more window on top: a slow reader let the
+        producer run hundreds of MiB ahead. So the resume delivers everything asyncssh
+        holds (at most one window), and only then pauses again if a buffer is full.
+        Output not yet read then stays within two windows (asyncssh's buffer and the one
+        granted) plus what the buffers hold at a resume: 4.5 MiB with one busy stream.
+        """
+        chan = self.chan
+        if chan is None or self._out.full or self._err.full:
+            return
+        self._resuming = True
+        try:
+            chan.resume_reading()  # delivers asyncssh's buffer, synchronously
+        finally:
+            self._resuming = False
+        if self._out.full or self._err.full:
+            chan.pause_reading()
 
     async def write(self, data: bytes) -> None:
         if self._lost is not None:
@@ -388,11 +419,7 @@ class SSHProcess(RawProcess):
         return self._status
 
     async def signal(self, sig: _signal.Signals) -> None:
-        # After the exit, members of the group may still hold the channel open (a
-        # background child): they are reachable until the channel closes.
-        if self._status is not None and self.channel_gone:
-            await anyio.lowlevel.checkpoint()
-            return
+        # Also after the exit status: the session may still hold background children.
         await self.started.wait()
         if self._pgid is None:
             if self._lost is not None:
