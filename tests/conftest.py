@@ -5,25 +5,29 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 import sandlot
 from targets import LEAK_TAG, LEAK_TAG_VAR, Target
 from targets import daytona as _daytona
+from targets import limited as _limited
 from targets import local as _local
 from targets import ssh as _ssh
 from targets.daytona import *  # noqa: F403
+from targets.limited import *  # noqa: F403
 from targets.local import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
 
 #: The env var that restricts the conformance targets: comma-separated ids (``local``,
-#: ``ssh_root``, ...), e.g. for CI's lowest-versions leg; unset means every target.
+#: ``ssh_root``, ``limited``, ...), e.g. for CI's lowest-versions leg; unset means every
+#: target.
 TARGETS_VAR = "SANDLOT_TEST_TARGETS"
 
 
 def _targets() -> list[str]:
-    everything = [*_local.TARGETS, *_ssh.TARGETS, *_daytona.TARGETS]
+    everything = [*_local.TARGETS, *_ssh.TARGETS, *_daytona.TARGETS, *_limited.TARGETS]
     chosen = os.environ.get(TARGETS_VAR)
     if chosen is None:
         return everything
@@ -35,7 +39,12 @@ def _targets() -> list[str]:
     return [ids[w] for w in wanted]
 
 
-TARGET_FIXTURES: list[str] = _targets()
+CONFORMANCE_DIR = Path(__file__).parent / "conformance"
+#: The conformance suite's targets: every backend, and the limited ones that run its
+#: NotSupported paths.
+CONFORMANCE_FIXTURES: list[str] = _targets()
+#: Every other test's: the registered backends (a limited one has no URL to reopen).
+TARGET_FIXTURES: list[str] = [t for t in CONFORMANCE_FIXTURES if t not in _limited.TARGETS]
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -43,7 +52,16 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=TARGET_FIXTURES, ids=lambda name: name.removeprefix("target_"))
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise every test that uses a target over the targets its directory runs on."""
+    if "target" in metafunc.fixturenames:
+        conformance = metafunc.definition.path.is_relative_to(CONFORMANCE_DIR)
+        names = CONFORMANCE_FIXTURES if conformance else TARGET_FIXTURES
+        ids = [name.removeprefix("target_") for name in names]
+        metafunc.parametrize("target", names, ids=ids, indirect=True)
+
+
+@pytest.fixture
 def target(request: pytest.FixtureRequest) -> Target:
     t = request.getfixturevalue(request.param)
     assert isinstance(t, Target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import os
 import re
 import subprocess
@@ -55,15 +56,21 @@ def test_shared_modules_name_no_backend() -> None:
     assert found == []
 
 
-def _table(markdown: str) -> dict[str, list[str]]:
-    """The first table of a markdown text: row title -> cells."""
-    rows = [line for line in markdown.splitlines() if line.startswith("|")]
-    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
-    return {row[0]: row[1:] for row in cells if not (row[0] and set(row[0]) <= {"-"})}
+BACKENDS_MD = SRC.parents[1] / "docs" / "backends.md"
+
+
+def _table(markdown: str, header: str = "") -> dict[str, list[str]]:
+    """The markdown table whose header row starts with ``header``: row title -> cells."""
+    for block in re.split(r"\n(?!\|)", markdown):  # a table: consecutive lines of "|"
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+        if cells and cells[0][0] == header:
+            return {row[0]: row[1:] for row in cells if not (row[0] and set(row[0]) <= {"-"})}
+    raise AssertionError(f"no table headed {header!r}")
 
 
 def test_the_docs_table_matches_the_declarations() -> None:
-    table = _table((SRC.parents[1] / "docs" / "backends.md").read_text())
+    table = _table(BACKENDS_MD.read_text())
     columns = table[""]
     assert sorted(columns) == sorted(b.name for b in BUILTINS)
     for backend in BUILTINS:
@@ -81,6 +88,29 @@ def test_the_docs_table_matches_the_declarations() -> None:
         assert table["`Capabilities` lacking"][col] == (", ".join(lacking) or "none")
         provisioning = table["provisioning (create / start / stop / delete)"][col]
         assert provisioning.startswith("yes") == (backend.provisioning is not None)
+
+
+def test_the_docs_explain_every_capability() -> None:
+    """Each field of ``Capabilities`` has its row (what it allows, who raises what
+    without it), and the docs name no field that does not exist."""
+    table = _table(BACKENDS_MD.read_text(), "capability")
+    fields = [f"`{f.name}`" for f in attrs.fields(sandlot.Capabilities)]
+    assert [row for row in table if row != "capability"] == fields
+
+
+def test_each_transport_declares_what_its_backend_declares() -> None:
+    for backend in BUILTINS:
+        module = importlib.import_module(backend.connect.split(":")[0])
+        transports = [
+            cls
+            for cls in vars(module).values()
+            if isinstance(cls, type)
+            and issubclass(cls, sandlot.backends.Transport)
+            and cls is not sandlot.backends.Transport
+        ]
+        assert transports, backend.name
+        for cls in transports:
+            assert cls.capabilities == backend.capabilities, (backend.name, cls)
 
 
 def test_options_are_passed_under_the_backend_name() -> None:

@@ -193,7 +193,8 @@ class _Running:
     def _check_signal(self, sig: int | str | _signal.Signals) -> _signal.Signals:
         signum = check_signal(sig)
         if not self._caps.signals and signum not in (_signal.SIGTERM, _signal.SIGKILL):
-            raise NotSupported(self._backend, f"sending {signum.name}")
+            hint = "it sends only SIGTERM and SIGKILL"
+            raise NotSupported(self._backend, f"sending {signum.name}", hint)
         return signum
 
     async def send_signal(self, sig: int | str | _signal.Signals) -> None:

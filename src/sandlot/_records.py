@@ -116,11 +116,20 @@ class ExecResult:
 
 @attrs.frozen
 class Capabilities:
-    """What a backend can do; anything it cannot raises :class:`NotSupported`."""
+    """What a backend can do. Using a feature it lacks raises :class:`NotSupported`
+    naming the backend and the feature, before anything is sent to the sandbox.
+
+    - ``stdin_eof``: closing a process's ``stdin`` (or a terminal's ``input``) delivers
+      EOF; without it ``aclose()`` raises, and so does ``exec`` with ``input``.
+    - ``signals``: ``kill`` / ``send_signal`` with any signal; without it only SIGTERM and
+      SIGKILL (what termination and cleanup need).
+    - ``pty``: :meth:`Sandbox.pty`.
+    - ``pty_resize``: :meth:`Terminal.resize` (meaningful only with ``pty``).
+    - ``files``: :meth:`Sandbox.read_file` and :meth:`Sandbox.write_file`.
+    """
 
     stdin_eof: bool = True
     signals: bool = True
-    exit_signals: bool = True
     pty: bool = True
     pty_resize: bool = True
     files: bool = True

@@ -123,6 +123,9 @@ class Sandbox:
         spec = LaunchSpec(check_argv(cmd, args), check_cwd(cwd), check_env(env), stdin=bool(data))
         limit = check_timeout("timeout", timeout)
         cap = check_size_limit("max_output_bytes", max_output_bytes)
+        if data and not self.capabilities.stdin_eof:
+            # The input is followed by EOF; without it the command could wait forever.
+            raise NotSupported(self.backend, "exec with input", "it cannot send EOF on stdin")
         raw = await self._start(spec)
         try:
             result = await run_exec(

@@ -10,7 +10,8 @@ Contract for a :class:`RawProcess`:
   process wrote, even after it exited; ``stderr`` is ``None`` for a pty.
 * ``stdin.aclose()`` delivers EOF. When ``spec.stdin`` is False the caller never writes
   and closes ``stdin`` at once: a backend may start the process reading ``/dev/null``
-  and make ``stdin`` a closed stream, saving the EOF round trip.
+  and make ``stdin`` a closed stream, saving the EOF round trip (one that cannot deliver
+  EOF, ``capabilities.stdin_eof`` False, must).
 * ``wait_ready()`` returns once the command is running, or raises
   :class:`CommandNotFound` / :class:`LaunchError`; it may be called many times.
 * ``wait()`` returns the :class:`ExitStatus` (also for a failed launch: 127 for a missing
@@ -21,6 +22,10 @@ Contract for a :class:`RawProcess`:
   cleanup sweeps them. It is a no-op only once the group is known to be gone.
 * ``aclose()`` releases the transport's resources; the caller has already made sure the
   process is dead (or given up on it).
+
+A feature the transport's ``capabilities`` declares lacking is refused above it with
+:class:`NotSupported`: it is never asked for a pty, a resize, a file or a signal other
+than SIGTERM and SIGKILL it does not have.
 """
 
 from __future__ import annotations
@@ -92,6 +97,7 @@ class Transport(abc.ABC):
     """A backend: starts processes and moves files in one sandbox."""
 
     name: str
+    #: What it lacks is refused above it (see the module docstring).
     capabilities: Capabilities = Capabilities()
 
     @abc.abstractmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import sandlot
 
 
@@ -28,3 +30,14 @@ async def exited(sb: sandlot.Sandbox, pid: str | bytes, within: float = 10.0) ->
     )
     r = await sb.exec("sh", ["-c", script], timeout=within)
     return not r.timed_out
+
+
+def requires(sb: sandlot.Sandbox, *capabilities: str) -> None:
+    """Skip a test that uses features the backend declares it lacks: test_capabilities.py
+    checks, for each, the NotSupported the backend raises instead."""
+    for name in capabilities:
+        if not getattr(sb.capabilities, name):
+            pytest.skip(
+                f"the {sb.backend} backend lacks {name}: "
+                f"test_capabilities.py::test_{name} checks its NotSupported"
+            )

@@ -9,6 +9,8 @@ import pytest
 
 import sandlot
 
+from ._helpers import requires
+
 
 async def test_exit_code_and_separate_streams(sb: sandlot.Sandbox) -> None:
     r = await sb.exec("sh", ["-c", "echo out; echo err >&2; exit 3"])
@@ -28,6 +30,7 @@ async def test_args_default_to_empty(sb: sandlot.Sandbox) -> None:
 
 
 async def test_cwd_env_and_input(sb: sandlot.Sandbox, scratch: str) -> None:
+    requires(sb, "stdin_eof")
     r = await sb.exec(
         "sh",
         ["-c", 'pwd; printf "%s|" "$SANDLOT_A" "$SANDLOT_B"; cat'],

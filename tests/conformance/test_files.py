@@ -6,12 +6,11 @@ import pytest
 
 import sandlot
 
+from ._helpers import requires
+
 
 async def test_round_trip_binary_with_mode(sb: sandlot.Sandbox, scratch: str) -> None:
-    if not sb.capabilities.files:
-        with pytest.raises(sandlot.NotSupported, match=sb.backend):
-            await sb.read_file(f"{scratch}/x")
-        return
+    requires(sb, "files")
     data = bytes(range(256)) * 1000
     path = f"{scratch}/blob.bin"
     await sb.write_file(path, data, mode=0o640)
@@ -25,8 +24,7 @@ async def test_round_trip_binary_with_mode(sb: sandlot.Sandbox, scratch: str) ->
 
 
 async def test_missing_file(sb: sandlot.Sandbox, scratch: str) -> None:
-    if not sb.capabilities.files:
-        pytest.skip(f"{sb.backend} declares no file transfer")
+    requires(sb, "files")
     with pytest.raises(sandlot.FileNotFound, match="nope"):
         await sb.read_file(f"{scratch}/nope")
     with pytest.raises(FileNotFoundError):

@@ -7,6 +7,13 @@ import pytest
 
 import sandlot
 
+from ._helpers import requires
+
+
+@pytest.fixture(autouse=True)
+def _uses_a_pty(sb: sandlot.Sandbox) -> None:
+    requires(sb, "pty")
+
 
 async def read_until(term: sandlot.Terminal, needle: bytes, within: float = 20) -> bytes:
     buf = b""
@@ -30,6 +37,7 @@ async def test_initial_size_and_controlling_terminal(sb: sandlot.Sandbox) -> Non
 
 
 async def test_resize_delivers_sigwinch_and_stty_agrees(sb: sandlot.Sandbox) -> None:
+    requires(sb, "pty_resize")
     script = "trap 'echo WINCH; stty size' WINCH; echo ready; while :; do sleep 0.05; done"
     async with sb.pty("sh", ["-c", script], size=(24, 80)) as t:
         await read_until(t, b"ready")
@@ -62,6 +70,7 @@ async def test_ctrl_c_interrupts_the_foreground_program(sb: sandlot.Sandbox) -> 
 
 
 async def test_resize_after_exit_is_an_error(sb: sandlot.Sandbox) -> None:
+    requires(sb, "pty_resize")
     async with sb.pty("true") as t:
         await t.output.read_all()
         await t.exit

@@ -9,10 +9,11 @@ import pytest
 
 import sandlot
 
-from ._helpers import exists, gone
+from ._helpers import exists, gone, requires
 
 
 async def test_streams_ready_and_exit(sb: sandlot.Sandbox) -> None:
+    requires(sb, "stdin_eof")
     async with sb.spawn("sh", ["-c", "cat; echo to-err >&2; exit 4"]) as proc:
         await proc.ready
         await proc.stdin.send(b"line 1\n")
@@ -74,11 +75,8 @@ async def test_kill_with_a_signal_is_reported(sb: sandlot.Sandbox) -> None:
 async def test_any_signal_reaches_the_process_group(
     sb: sandlot.Sandbox, sig: signal.Signals
 ) -> None:
-    if not sb.capabilities.signals and sig not in (signal.SIGTERM, signal.SIGKILL):
-        async with sb.spawn("sleep", ["60"]) as proc:
-            with pytest.raises(sandlot.NotSupported, match=sb.backend):
-                await proc.kill(sig)
-        return
+    if sig not in (signal.SIGTERM, signal.SIGKILL):
+        requires(sb, "signals")
     # The signal reaches the whole group: a child that does not handle it dies too.
     async with sb.spawn("sh", ["-c", "sleep 60 & echo $!; wait"]) as proc:
         child = (await proc.stdout.receive()).strip().decode()
@@ -104,6 +102,7 @@ async def test_leaving_the_block_kills_a_process_ignoring_sigterm(sb: sandlot.Sa
 
 
 async def test_write_after_close_raises_a_clear_error(sb: sandlot.Sandbox) -> None:
+    requires(sb, "stdin_eof")
     async with sb.spawn("cat") as proc:
         await proc.stdin.aclose()
         with pytest.raises(sandlot.StreamClosed, match="stdin is closed"):

@@ -16,13 +16,14 @@ from sandlot.testing import (
     check_receive_arguments,
 )
 
+from ._helpers import requires
+
 
 @pytest.mark.parametrize("route", ["stdout", "stderr"])
 async def test_stdin_to_output_is_a_conforming_one_way_stream(
     sb: sandlot.Sandbox, route: str
 ) -> None:
-    if not sb.capabilities.stdin_eof:
-        pytest.skip(f"{sb.backend} cannot send EOF; see test_capabilities")
+    requires(sb, "stdin_eof")
     script = "exec cat" if route == "stdout" else "exec cat >&2"
 
     @asynccontextmanager
@@ -39,6 +40,9 @@ async def test_output_of_a_silent_process_meets_the_receive_contract(
 ) -> None:
     # Every output stream, whatever the backend: bad max_bytes raise ValueError (a
     # sandlot error), and closing the stream wakes a receive waiting on a silent process.
+    if route == "pty":
+        requires(sb, "pty")
+
     async def check(stream: sandlot.ProcessOutput) -> None:
         await check_receive_arguments(stream)
         with pytest.raises(sandlot.InvalidArgument, match="max_bytes"):

@@ -35,5 +35,6 @@ class Target:
 
     name: str
     open: Callable[[], AbstractAsyncContextManager[sandlot.Sandbox]]
-    #: features the backend declares it lacks, for tests that check NotSupported
+    #: the capabilities it lacks (field names of :class:`sandlot.Capabilities`): what
+    #: ``sb.capabilities`` must declare
     lacks: frozenset[str] = frozenset()
