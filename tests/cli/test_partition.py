@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,19 +17,6 @@ from .conftest import CLI, read_until, reap
 #: The CLI gives up on the frozen connection within a few seconds (one signal attempt,
 #: then closing); interpreter start and exit come on top.
 BOUND = 12.0
-
-
-@contextlib.contextmanager
-def partition(sshd: Sshd) -> Iterator[None]:
-    pids = [sshd.pid, *sshd.connection_pids()]
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
 
 
 def kill_group(pgid: int) -> None:
@@ -46,7 +32,7 @@ def test_timeout_fires_during_a_partition(cli: CLI, sandbox: str, sshd: Sshd) ->
     try:
         assert proc.stdout is not None
         pgid = int(read_until(proc.stdout, b"\n"))
-        with partition(sshd):
+        with sshd.partition():
             started = time.monotonic()
             assert proc.wait(timeout=BOUND) == 124
             assert time.monotonic() - started < BOUND
@@ -70,7 +56,7 @@ def test_the_first_ctrl_c_ends_the_cli_during_a_partition(
     try:
         assert proc.stdout is not None
         pgid = int(read_until(proc.stdout, b"\n"))
-        with partition(sshd):
+        with sshd.partition():
             started = time.monotonic()
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=BOUND) == 128 + signal.SIGINT
