@@ -211,28 +211,32 @@ class SandboxRegistry:
                 await self._update(sid, status="error", error=str(exc))
             raise
 
-    async def stop(self, sandbox_id: str, **options: Any) -> SandboxRecord:
-        """Stop the sandbox and mark it stopped. A provider that owns its sandboxes stops
-        it (with the backend's options, ``<backend name>=...``) and :meth:`open` starts it
-        again; for a host only the record changes."""
+    async def _provider_call(
+        self, sandbox_id: str, call: Literal["stop", "delete"], options: dict[str, Any]
+    ) -> SandboxRecord:
+        """The record; first, if its provider owns the sandbox, ``provisioning.<call>`` on
+        it (with the backend's options), a failure recorded."""
         record = await self.get(sandbox_id)
         url = parse_url(record.url)
         backend = backend_for(url)
         if backend.provisioning and url.target:
             async with self._errors_recorded(record.id):
-                await backend.provisioning.stop(url, options_for(backend, dict(options)))
+                action = getattr(backend.provisioning, call)
+                await action(url, options_for(backend, dict(options)))
+        return record
+
+    async def stop(self, sandbox_id: str, **options: Any) -> SandboxRecord:
+        """Stop the sandbox and mark it stopped. A provider that owns its sandboxes stops
+        it (with the backend's options, ``<backend name>=...``) and :meth:`open` starts it
+        again; for a host only the record changes."""
+        record = await self._provider_call(sandbox_id, "stop", options)
         await self._update(record.id, status="stopped", error=None)
         return await self.get(record.id)
 
     async def delete(self, sandbox_id: str, **options: Any) -> None:
         """Delete the sandbox, if its provider owns it (with the backend's options,
         ``<backend name>=...``), then its record; for a host only the record goes."""
-        record = await self.get(sandbox_id)
-        url = parse_url(record.url)
-        backend = backend_for(url)
-        if backend.provisioning and url.target:
-            async with self._errors_recorded(record.id):
-                await backend.provisioning.delete(url, options_for(backend, dict(options)))
+        record = await self._provider_call(sandbox_id, "delete", options)
         await self._run("DELETE FROM sandboxes WHERE id = ?", (record.id,))
 
     async def remove(self, sandbox_id: str) -> None:

@@ -130,17 +130,22 @@ def stuck_stdout() -> Iterator[int]:
         os.close(r)
 
 
+def popen_stuck(cli: CLI, stdout: int, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``sandlot *args`` writing to ``stdout`` (a stuck pipe); stderr is piped."""
+    return subprocess.Popen(
+        cli.argv(*args),
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=cli.env,
+    )
+
+
 @pytest.mark.parametrize("sandbox", QUICK, indirect=True)
 def test_timeout_fires_while_our_stdout_is_stuck(cli: CLI, sandbox: str, stuck_stdout: int) -> None:
     # A write blocking the event loop would stop the timer (and the SSH connection) too.
     start = time.monotonic()
-    proc = subprocess.Popen(
-        cli.argv("exec", sandbox, "--timeout", "1", "--", "yes"),
-        stdin=subprocess.DEVNULL,
-        stdout=stuck_stdout,
-        stderr=subprocess.PIPE,
-        env=cli.env,
-    )
+    proc = popen_stuck(cli, stuck_stdout, "exec", sandbox, "--timeout", "1", "--", "yes")
     try:
         assert proc.wait(timeout=15) == 124
         assert time.monotonic() - start < 10
@@ -156,12 +161,8 @@ def test_timeout_fires_while_our_stdout_is_stuck(cli: CLI, sandbox: str, stuck_s
 def test_sigterm_is_handled_while_our_stdout_is_stuck(
     cli: CLI, sandbox: str, stuck_stdout: int
 ) -> None:
-    proc = subprocess.Popen(
-        cli.argv("exec", sandbox, "--", "sh", "-c", "echo started >&2; exec yes"),
-        stdin=subprocess.DEVNULL,
-        stdout=stuck_stdout,
-        stderr=subprocess.PIPE,
-        env=cli.env,
+    proc = popen_stuck(
+        cli, stuck_stdout, "exec", sandbox, "--", "sh", "-c", "echo started >&2; exec yes"
     )
     try:
         read_until(proc.stderr, b"started\n")

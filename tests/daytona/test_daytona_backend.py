@@ -119,14 +119,21 @@ def sandbox_state(server: daytona_server.LocalDaytona, ident: str) -> str:
         return str(json.load(response)["state"])
 
 
+async def registry_with_a_new_sandbox(
+    tmp_path: Path, opts: sandlot.daytona.DaytonaOptions
+) -> tuple[sandlot.SandboxRegistry, sandlot.SandboxRecord, str]:
+    """A registry whose one record is a Daytona sandbox it created; and that sandbox's id."""
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    record = await registry.create("daytona://new", daytona=opts)
+    assert record.provider_id is not None
+    return registry, record, record.provider_id
+
+
 async def test_registry_stop_stops_the_sandbox_and_open_starts_it(
     daytona_local: daytona_server.LocalDaytona, tmp_path: Path
 ) -> None:
     opts = options(daytona_local)
-    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
-    record = await registry.create("daytona://new", daytona=opts)
-    assert record.provider_id is not None
-    ident = record.provider_id
+    registry, record, ident = await registry_with_a_new_sandbox(tmp_path, opts)
     try:
         stopped = await registry.stop(record.id, daytona=opts)
         assert stopped.status == "stopped" and stopped.error is None
@@ -147,14 +154,12 @@ async def test_registry_delete_deletes_the_sandbox_and_the_record(
     daytona_local: daytona_server.LocalDaytona, tmp_path: Path
 ) -> None:
     opts = options(daytona_local)
-    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
-    record = await registry.create("daytona://new", daytona=opts)
-    assert record.provider_id is not None
+    registry, record, ident = await registry_with_a_new_sandbox(tmp_path, opts)
     await registry.delete(record.id, daytona=opts)
     with pytest.raises(sandlot.SandboxNotFound):
         await registry.get(record.id)
     with pytest.raises(sandlot.SandboxNotFound):  # the provider's sandbox is gone too
-        await sandlot.daytona.delete_sandbox(record.provider_id, opts)
+        await sandlot.daytona.delete_sandbox(ident, opts)
 
 
 @pytest.mark.parametrize("code", [0, 1, 126, 127, 128, 130, 137, 143, 255])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-from contextlib import aclosing
 
 import anyio
 import pytest
@@ -16,35 +15,7 @@ import sandlot.ssh
 from sandlot import JobHandle, Jobs, JobState, JobStatus
 from targets import Target
 
-# Enough for a job that the test has just told to finish; nothing here runs long.
-DEADLINE = 30
-
-
-async def drain(
-    jobs: Jobs, handle: JobHandle, cursor: int = 0, *, stream: str | None = None
-) -> tuple[bytes, JobStatus]:
-    """Follow the job to its end; return everything after ``cursor`` and the status."""
-    data = bytearray()
-    with anyio.fail_after(DEADLINE):
-        async for chunk in jobs.follow(handle, cursor, stream=stream, poll=0.5):
-            assert chunk.cursor == cursor + len(chunk.data)  # no gap, no overlap
-            cursor = chunk.cursor
-            data += chunk.data
-        status = await jobs.status(handle)
-    assert status.ended
-    return bytes(data), status
-
-
-async def wait_for_output(jobs: Jobs, handle: JobHandle, needle: bytes) -> int:
-    """Wait until the log contains ``needle``; return the cursor after it."""
-    seen = b""
-    with anyio.fail_after(DEADLINE):
-        async with aclosing(jobs.follow(handle, poll=0.2)) as chunks:
-            async for chunk in chunks:
-                seen += chunk.data
-                if needle in seen:
-                    return chunk.cursor
-    raise AssertionError(f"the job ended without writing {needle!r}; it wrote {seen!r}")
+from . import DEADLINE, drain, wait_for_output
 
 
 async def test_exit_code_of_a_compound_command(jobs: Jobs) -> None:

@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 from collections.abc import AsyncIterator, Iterator
-from contextlib import aclosing
 from pathlib import Path
 
 import anyio
@@ -22,7 +21,8 @@ import pytest
 import sandlot
 from sandlot import JobHandle, Jobs, JobState, JobStatus
 
-DEADLINE = 30
+from . import DEADLINE, drain, wait_for_output
+
 SHELLS = {"dash": ["dash"], "bash": ["bash"], "busybox": ["busybox"]}
 
 
@@ -45,41 +45,15 @@ def shell(
 
 
 @pytest.fixture
-async def local(shell: str) -> AsyncIterator[sandlot.Sandbox]:
-    async with sandlot.open_sandbox("local", kill_grace=0.2) as sb:
-        yield sb
+async def sb(shell: str) -> AsyncIterator[sandlot.Sandbox]:
+    """The local sandbox, opened with ``sh`` the shell under test (for the ``jobs`` fixture)."""
+    async with sandlot.open_sandbox("local", kill_grace=0.2) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
-async def jobs(local: sandlot.Sandbox, tmp_path: Path) -> AsyncIterator[Jobs]:
-    manager = Jobs(local, root=str(tmp_path / "jobs"), limits=sandlot.JobLimits(kill_grace=0.5))
-    yield manager
-    with anyio.CancelScope(shield=True), anyio.fail_after(30):
-        for info in await manager.list():
-            await manager.remove(info.handle, force=True)
-
-
-async def drain(
-    jobs: Jobs, handle: JobHandle, *, stream: str | None = None
-) -> tuple[bytes, JobStatus]:
-    data = bytearray()
-    with anyio.fail_after(DEADLINE):
-        async for chunk in jobs.follow(handle, stream=stream, poll=0.5):
-            data += chunk.data
-        status = await jobs.status(handle)
-    assert status.ended
-    return bytes(data), status
-
-
-async def wait_for_output(jobs: Jobs, handle: JobHandle, needle: bytes) -> None:
-    seen = b""
-    with anyio.fail_after(DEADLINE):
-        async with aclosing(jobs.follow(handle, poll=0.2)) as chunks:
-            async for chunk in chunks:
-                seen += chunk.data
-                if needle in seen:
-                    return
-    raise AssertionError(f"the job ended without writing {needle!r}; it wrote {seen!r}")
+def scratch(tmp_path: Path) -> str:
+    return str(tmp_path)
 
 
 def executable(pid: bytes) -> str:
@@ -115,7 +89,7 @@ async def test_stdin_output_and_exit_code(jobs: Jobs, shell: str) -> None:
     assert data == bytes(range(256)) and status.exit == sandlot.ExitStatus(code=130)
 
 
-async def test_separate_streams_tail_and_log_cap(jobs: Jobs, local: sandlot.Sandbox) -> None:
+async def test_separate_streams_tail_and_log_cap(jobs: Jobs, sb: sandlot.Sandbox) -> None:
     handle = await jobs.start(
         "sh", ["-c", "echo out1; echo err1 >&2; echo out2; printf err2 >&2"], separate_streams=True
     )
@@ -123,7 +97,7 @@ async def test_separate_streams_tail_and_log_cap(jobs: Jobs, local: sandlot.Sand
     err, _ = await drain(jobs, handle, stream="stderr")
     assert (out, err) == (b"out1\nout2\n", b"err1\nerr2")
     assert await jobs.tail(handle, 1, stream="stderr") == b"err2"
-    capped = Jobs(local, root=jobs.root, limits=sandlot.JobLimits(max_log_bytes=100))
+    capped = Jobs(sb, root=jobs.root, limits=sandlot.JobLimits(max_log_bytes=100))
     handle = await capped.start(
         "sh", ["-c", "i=0; while [ $i -lt 100 ]; do echo 123456789; i=$((i+1)); done; exit 5"]
     )

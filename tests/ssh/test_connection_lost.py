@@ -3,7 +3,6 @@ next call on the Sandbox reconnects."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import uuid
@@ -14,6 +13,8 @@ import pytest
 import sandlot
 from targets.ssh import TEST_USER, Sshd
 
+from . import wait_for_file
+
 LOST_WITHIN = 2.0
 
 
@@ -23,17 +24,6 @@ def kill_connections(sshd: Sshd) -> None:
     assert pids, "no sshd connection process to kill"
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
-
-
-async def wait_for_file(path: str) -> str:
-    """The remote host is this machine: wait until the command wrote ``path``."""
-    with anyio.fail_after(10):
-        while True:
-            with contextlib.suppress(FileNotFoundError):
-                text = await anyio.Path(path).read_text()
-                if text.endswith("\n"):
-                    return text.strip()
-            await anyio.sleep(0.01)  # polling a condition: there is no event to wait on
 
 
 @pytest.mark.parametrize("user", ["root", TEST_USER])

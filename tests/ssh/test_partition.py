@@ -9,7 +9,6 @@ import contextlib
 import os
 import signal
 import uuid
-from collections.abc import Iterator
 
 import anyio
 import pytest
@@ -18,24 +17,11 @@ import sandlot
 import sandlot.ssh
 from targets.ssh import TEST_USER, Sshd
 
+from . import wait_for_file
+
 #: How far past a deadline a call may return during a partition (the documented bound:
 #: one signal attempt of 3 s, then the streams are dropped).
 PAST_DEADLINE = 4.5
-
-
-@contextlib.contextmanager
-def partition(sshd: Sshd) -> Iterator[None]:
-    """Freeze sshd (its listener and every connection process): connections stay open
-    but nothing answers, and new ones are accepted by the kernel but never served."""
-    pids = [sshd.pid, *sshd.connection_pids()]
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
 
 
 async def group_gone(sb: sandlot.Sandbox, pgid: str) -> bool:
@@ -47,16 +33,6 @@ def kill_group(pgid: str) -> None:
     """Last resort for a test that failed: the leak check would report it anyway."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(int(pgid), signal.SIGKILL)
-
-
-async def wait_for_file(path: str) -> str:
-    with anyio.fail_after(10):
-        while True:
-            with contextlib.suppress(FileNotFoundError):
-                text = await anyio.Path(path).read_text()
-                if text.endswith("\n"):
-                    return text.strip()
-            await anyio.sleep(0.01)  # polling a condition: there is no event to wait on
 
 
 def test_keepalive_is_on_by_default() -> None:
@@ -85,7 +61,7 @@ async def test_exec_timeout_fires_during_a_partition(sshd: Sshd) -> None:
                         tg.start_soon(run)
                         pgid = await wait_for_file(marker)
                         started = anyio.current_time()
-                        frozen.enter_context(partition(sshd))
+                        frozen.enter_context(sshd.partition())
                     returned = anyio.current_time() - started
                 assert returned < 2 + PAST_DEADLINE, returned
                 (r,) = result
@@ -111,7 +87,7 @@ async def test_a_cancel_scope_around_a_read_fires_during_a_partition(sshd: Sshd,
                 out = proc.stdout if isinstance(proc, sandlot.Process) else proc.output
                 pgid = (await out.receive()).strip().decode()
                 await proc.ready
-                with partition(sshd):
+                with sshd.partition():
                     started = anyio.current_time()
                     with pytest.raises(TimeoutError), anyio.fail_after(1):
                         async with proc:  # leaving the block kills: bounded too
@@ -133,7 +109,7 @@ async def test_leaving_a_spawn_block_during_a_partition_is_bounded(sshd: Sshd) -
                     async with sb.spawn("sh", ["-c", "echo $$; exec sleep 60"]) as proc:
                         pgid = (await proc.stdout.receive()).strip().decode()
                         await proc.ready
-                        frozen.enter_context(partition(sshd))
+                        frozen.enter_context(sshd.partition())
                         started = anyio.current_time()
                     returned = anyio.current_time() - started
                 assert returned < PAST_DEADLINE, returned
@@ -157,7 +133,7 @@ async def test_keepalive_declares_a_silent_connection_lost_and_a_new_one_reaps(
                 proc = await sb.spawn("sh", ["-c", "echo $$; exec sleep 60"])
                 pgid = (await proc.stdout.receive()).strip().decode()
                 await proc.ready
-                with partition(sshd):
+                with sshd.partition():
                     started = anyio.current_time()
                     with pytest.raises(sandlot.ConnectionLost):
                         await proc.exit

@@ -8,10 +8,12 @@ anything a test leaves running on the "remote" side.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -76,6 +78,20 @@ class Sshd:
             found += children
             frontier += children
         return found
+
+    @contextlib.contextmanager
+    def partition(self) -> Iterator[None]:
+        """Freeze sshd (its listener and every connection process): connections stay open
+        but nothing answers, and new ones are accepted by the kernel but never served."""
+        pids = [self.pid, *self.connection_pids()]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
 
 def _unavailable(reason: str) -> None:

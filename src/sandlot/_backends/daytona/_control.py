@@ -6,7 +6,7 @@ The SDK is imported only inside these functions, so ``import sandlot`` stays lig
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 
@@ -103,35 +103,30 @@ async def create_sandbox(
     return await _control(opts, name or "<new>", create)
 
 
-async def delete_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
-    """Delete the Daytona sandbox ``ident`` (id or name) through the SDK."""
+async def _lifecycle(
+    ident: str, options: DaytonaOptions | None, call: Literal["delete", "stop", "start"]
+) -> None:
+    """Look the sandbox ``ident`` up, then ``client.<call>`` it, through the SDK."""
     opts = _checked(options)
 
-    async def delete(client: Any) -> None:
+    async def act(client: Any) -> None:
         sandbox = await client.get(ident, request_timeout=opts.timeout)
-        await client.delete(sandbox, timeout=opts.timeout)
+        await getattr(client, call)(sandbox, timeout=opts.timeout)
 
-    await _control(opts, ident, delete)
+    await _control(opts, ident, act)
+
+
+async def delete_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
+    """Delete the Daytona sandbox ``ident`` (id or name) through the SDK."""
+    await _lifecycle(ident, options, "delete")
 
 
 async def stop_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
     """Stop the Daytona sandbox ``ident`` (id or name) through the SDK; opening it again
     starts it."""
-    opts = _checked(options)
-
-    async def stop(client: Any) -> None:
-        sandbox = await client.get(ident, request_timeout=opts.timeout)
-        await client.stop(sandbox, timeout=opts.timeout)
-
-    await _control(opts, ident, stop)
+    await _lifecycle(ident, options, "stop")
 
 
 async def start_sandbox(ident: str, options: DaytonaOptions | None = None) -> None:
     """Start the stopped Daytona sandbox ``ident`` (id or name) through the SDK."""
-    opts = _checked(options)
-
-    async def start(client: Any) -> None:
-        sandbox = await client.get(ident, request_timeout=opts.timeout)
-        await client.start(sandbox, timeout=opts.timeout)
-
-    await _control(opts, ident, start)
+    await _lifecycle(ident, options, "start")

@@ -1,0 +1,39 @@
+"""Shared helpers for the durable-jobs tests."""
+
+from __future__ import annotations
+
+from contextlib import aclosing
+
+import anyio
+
+from sandlot import JobHandle, Jobs, JobStatus
+
+# Enough for a job that the test has just told to finish; nothing here runs long.
+DEADLINE = 30
+
+
+async def drain(
+    jobs: Jobs, handle: JobHandle, cursor: int = 0, *, stream: str | None = None
+) -> tuple[bytes, JobStatus]:
+    """Follow the job to its end; return everything after ``cursor`` and the status."""
+    data = bytearray()
+    with anyio.fail_after(DEADLINE):
+        async for chunk in jobs.follow(handle, cursor, stream=stream, poll=0.5):
+            assert chunk.cursor == cursor + len(chunk.data)  # no gap, no overlap
+            cursor = chunk.cursor
+            data += chunk.data
+        status = await jobs.status(handle)
+    assert status.ended
+    return bytes(data), status
+
+
+async def wait_for_output(jobs: Jobs, handle: JobHandle, needle: bytes) -> int:
+    """Wait until the log contains ``needle``; return the cursor after it."""
+    seen = b""
+    with anyio.fail_after(DEADLINE):
+        async with aclosing(jobs.follow(handle, poll=0.2)) as chunks:
+            async for chunk in chunks:
+                seen += chunk.data
+                if needle in seen:
+                    return chunk.cursor
+    raise AssertionError(f"the job ended without writing {needle!r}; it wrote {seen!r}")
