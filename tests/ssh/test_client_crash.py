@@ -195,7 +195,8 @@ async def test_a_normal_close_stops_no_job(sshd: Sshd) -> None:
 
 
 async def test_the_guardian_forgets_ended_processes(sshd: Sshd) -> None:
-    """Ended processes are unregistered (the set does not grow), running ones stay."""
+    """Ended processes are unregistered (the set does not grow), running ones (a pty
+    too) stay registered."""
     async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=sshd.options()) as sb:
         conns = sb._transport._pool.conns  # type: ignore[attr-defined]
         proc = await sb.spawn("sh", ["-c", "echo $$; exec sleep 300"])
@@ -208,6 +209,10 @@ async def test_the_guardian_forgets_ended_processes(sshd: Sshd) -> None:
                 await anyio.sleep(0.01)
         assert len(_guardians(sshd)) == 1
         assert _alive(pid) and proc.returncode is None, "the guardian stopped a live process"
+        term = await sb.pty("sleep", ["300"])  # a pty is registered too
+        await term.ready
+        assert len(conns[0].guardian.registered) == 2 and pid in conns[0].guardian.registered
+        await term.aclose()
         await proc.aclose()
         with anyio.fail_after(10):
             while conns[0].guardian.registered:  # noqa: ASYNC110
