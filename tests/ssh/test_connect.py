@@ -122,7 +122,7 @@ async def test_ssh_config_is_honoured(sshd: Sshd, tmp_path: os.PathLike[str]) ->
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"max_sessions": 1}, "max_sessions must be an int >= 2"),
+        ({"max_sessions": 2}, "max_sessions must be an int >= 3"),
         ({"connect_timeout": 0}, "connect_timeout must be positive"),
         ({"known_hosts": 3}, "known_hosts must be a path or a list of paths"),
         ({"password": b"x"}, "password must be a str or None"),

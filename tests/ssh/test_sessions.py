@@ -83,19 +83,20 @@ async def test_100_concurrent_execs_get_their_own_output(sshd: Sshd) -> None:
 async def test_signals_and_cleanup_never_wait_behind_a_full_connection(
     sshd: Sshd, user: str
 ) -> None:
-    # One connection only: its process channels all busy, a tenth spawn queued.
+    # One connection only: its 8 process channels (of 10: one is for signals, one for the
+    # guardian) all busy, a ninth spawn queued.
     opts = sshd.options(max_connections=1)
     async with sandlot.open_sandbox(sshd.url(user), ssh=opts, kill_grace=0.2) as sb:
-        procs = [await sb.spawn("sleep", ["60"]) for _ in range(9)]
+        procs = [await sb.spawn("sleep", ["60"]) for _ in range(8)]
         for p in procs:
             await p.ready
         queued: list[sandlot.Process] = []
 
-        async def tenth() -> None:
+        async def ninth() -> None:
             queued.append(await sb.spawn("echo", ["queued"]))
 
         async with anyio.create_task_group() as tg:
-            tg.start_soon(tenth)
+            tg.start_soon(ninth)
             with anyio.fail_after(5):
                 await anyio.wait_all_tasks_blocked()
                 assert not queued  # waits for a free channel

@@ -8,11 +8,8 @@ session and process group id the command keeps: :func:`kill_command` on another 
 signals the whole tree, which works where sshd refuses ``signal`` requests. Because the
 command is ``exec``ed, the server's exit-status / exit-signal is the command's own.
 
-Closing a channel (or losing the connection) does not stop a process without a pty, so
-the launcher also forks a watcher (:data:`WATCHER`) that stops the session once the
-per-connection sshd process, the command's parent, is gone: a crashed client leaves
-nothing running. The watcher exits with the command, holds none of its pipes, and ignores
-the signals a terminal or the user may send the group, so only its own check ends it.
+Closing a channel (or losing the connection) does not stop a process without a pty: the
+connection's guardian (:mod:`._guardian`) stops the session if the client dies.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ import signal as _signal
 from ..._errors import CommandNotFound, LaunchError
 from ..._transport import LaunchSpec
 
-__all__ = ["MARKER", "WATCHER", "build_command", "kill_command", "parse_marker", "quote"]
+__all__ = ["MARKER", "build_command", "kill_command", "parse_marker", "quote"]
 
 #: Starts the launcher's report line; ``\x1e`` (record separator) keeps it unambiguous.
 MARKER = b"\x1esandlot:"
@@ -42,29 +39,6 @@ def _signal_session(sid: str, name: str) -> str:
         f"if command -v pkill >/dev/null 2>&1; then pkill -{name} -s {sid}; "
         f"else kill -{name} -{sid}; fi 2>/dev/null"
     )
-
-
-#: Seconds the watcher leaves between SIGTERM and SIGKILL when the client is gone.
-ORPHAN_GRACE = 1
-# The watcher, forked just before the command is exec'ed: $$ is then the command and
-# $PPID sshd's per-connection process. It polls, fast at first (short commands end before
-# it sleeps long), then every second: while the command (not a zombie) is still that
-# process's child, sshd and so the client's connection are alive. Without /proc it asks
-# `kill -0` about both. It reads nothing and writes only to /dev/null. Forked twice (the
-# middle subshell exits at once), so it is not the command's child: a command that waits
-# for all its children never waits for it.
-WATCHER = (
-    "( { trap '' HUP INT QUIT TERM; p=$PPID; t=0.01; "
-    "while if [ -r /proc/self/stat ]; then "
-    'read -r s </proc/$$/stat || exit; set -- ${s##*) }; [ "$1" != Z ] || exit; '
-    '[ "$2" = "$p" ]; '
-    "else kill -0 $$ || exit; kill -0 $p; fi; "
-    "do sleep $t; case $t in 0.01) t=0.1;; 0.1) t=1;; esac; done; "
-    + _signal_session("$$", "TERM")
-    + f"; sleep {ORPHAN_GRACE}; "
-    + _signal_session("$$", "KILL")
-    + "; } </dev/null >/dev/null 2>&1 & )"
-)
 
 
 def build_command(spec: LaunchSpec) -> str:
@@ -94,7 +68,6 @@ def build_command(spec: LaunchSpec) -> str:
     parts.append("printf '\\036sandlot:ok:%s\\n' $$ >&2")
     # Without input, /dev/null spares sending EOF on the channel.
     command = " ".join(quote(a) for a in spec.argv) + ("" if spec.stdin else " </dev/null")
-    parts.append(WATCHER)
     return "; ".join(parts) + "; exec " + command
 
 

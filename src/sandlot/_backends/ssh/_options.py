@@ -100,7 +100,9 @@ class SSHOptions:
     ``config``: ``"default"`` reads ``~/.ssh/config``; a list of files; ``[]`` for none.
     ``client_keys``: key paths (or asyncssh keys); ``None`` uses the usual defaults.
     ``agent``: use ``$SSH_AUTH_SOCK`` (``True``), a socket path, or no agent (``False``).
-    ``max_sessions``: the server's ``MaxSessions`` (channels per connection);
+    ``max_sessions``: the server's ``MaxSessions`` (channels per connection), at least
+    3: each connection keeps one channel for signals and one for its guardian (which
+    stops the connection's processes if the client dies), processes take the rest;
     ``max_connections``: how many connections the Sandbox may open to run more
     processes at once (further processes wait for a free channel).
     ``fast_receive``: experimental, off by default: decrypt AES-GCM channel data with
@@ -128,7 +130,7 @@ class SSHOptions:
     )
     connect_timeout: float = attrs.field(default=15.0, validator=_positive)
     username: str | None = attrs.field(default=None)
-    max_sessions: int = attrs.field(default=10, validator=_count(2))
+    max_sessions: int = attrs.field(default=10, validator=_count(3))
     max_connections: int = attrs.field(default=16, validator=_count(1))
     ciphers: tuple[str, ...] = attrs.field(default=DEFAULT_CIPHERS, converter=tuple)
     keepalive_interval: float | None = attrs.field(default=15.0, validator=_positive)

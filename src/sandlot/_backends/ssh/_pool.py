@@ -2,7 +2,8 @@
 
 sshd allows ``MaxSessions`` (10) channels per connection and refuses the next one. Each
 connection keeps one channel free for short control commands (``kill``), so a signal
-never waits behind long-running processes; processes take the others, and when every
+never waits behind long-running processes, and one for its guardian (see
+:mod:`._guardian`); processes take the others, and when every
 connection is full a new one is opened (up to ``max_connections``), then callers queue.
 A dead connection is dropped and the next call opens a fresh one.
 
@@ -33,6 +34,7 @@ from ..._errors import (
     HostUnreachable,
 )
 from . import _fastpath
+from ._guardian import Guardian
 from ._options import SSHOptions
 
 __all__ = ["Conn", "Pool"]
@@ -64,9 +66,11 @@ class Conn:
         self.pool = pool
         self.where = where
         self.ssh: asyncssh.SSHClientConnection = None  # type: ignore[assignment]
-        self.free = pool.opts.max_sessions - 1
+        # One channel for control commands, one for the guardian.
+        self.free = pool.opts.max_sessions - 2
         self.control = anyio.Semaphore(1)
         self.alive = True
+        self.guardian = Guardian(self)
 
     async def run_quick(self, command: str) -> None:
         """(loop side) Run a short command on a channel of its own and wait for it."""
@@ -229,6 +233,7 @@ class Pool:
 
         async def close_all() -> None:
             for c in conns:
+                c.guardian.close()  # everything ended and was unregistered: it just exits
                 c.ssh.close()
             for c in conns:
                 await c.ssh.wait_closed()
@@ -309,6 +314,8 @@ class Pool:
             ssh = await asyncssh.connect(self.host, client_factory=lambda: _Client(conn), **kw)
             if self.opts.fast_receive:  # opt-in: it patches asyncssh internals
                 _fastpath.install(ssh)  # here, on the loop thread that reads the socket
+            conn.ssh = ssh
+            conn.guardian.start()
             return ssh
         except asyncssh.HostKeyNotVerifiable:
             raise self._host_key_error() from None

@@ -309,9 +309,10 @@ class SSHProcess(RawProcess):
             self._preamble.clear()
             if kind == b"ok":
                 self._pgid = int(arg)
+                self.conn.guardian.add(self._pgid, lambda: self._link.wake(self.started))
             else:
                 self._launch_error = launch_error(kind, arg, self.spec)
-            self._link.wake(self.started)
+                self._link.wake(self.started)
             if not data:
                 return
         inbox = self._err if datatype == asyncssh.EXTENDED_DATA_STDERR else self._out
@@ -332,6 +333,8 @@ class SSHProcess(RawProcess):
 
     def on_exit(self, status: ExitStatus) -> None:
         self._status = status
+        if self.channel_gone:
+            self._unguard()
         self._link.wake(self._exited)
 
     def on_closed(self, exc: Exception | None) -> None:
@@ -344,9 +347,17 @@ class SSHProcess(RawProcess):
         else:
             self.on_eof(None)
         self.channel_gone = True
+        if self._status is not None or exc is not None:
+            self._unguard()
         self._link.wake(self.started)
         self._link.wake(self._exited)
         self._link.call(lambda: self.conn.pool.release(self.conn))
+
+    def _unguard(self) -> None:
+        """The process ended and nothing holds its channel (or the connection, and the
+        guardian with it, is gone): the guardian need not stop its session any more."""
+        if self._pgid is not None:
+            self.conn.guardian.remove(self._pgid)
 
     def _drained(self) -> None:  # caller side: a full buffer came down to _RESUME_AT
         self.bridge.call_soon(self._resume)
