@@ -33,16 +33,16 @@ MAX_TOTAL_BYTES = 1 << 20
 _SPAWN = r"""
 set -f
 d="${TMPDIR:-/tmp}/sandlot.%(token)s"
-mkdir -m 700 "$d" || { echo 'f dir cannot create a temp dir'; exit 126; }
+mkdir -m 700 "$d" || { printf '\036sandlot:nosetup:mkdir\n'; exit 126; }
 trap 'rm -rf "$d"' EXIT
 %(cd)s
 %(setsid)s
 case $1 in
-  */*) if [ ! -e "$1" ]; then echo f notfound; exit 127; fi
-       if [ -d "$1" ] || [ ! -x "$1" ]; then echo f noexec Permission denied; exit 126; fi ;;
-  *) %(lookup)s >/dev/null 2>&1 || { echo f notfound; exit 127; } ;;
+  */*) if [ ! -e "$1" ]; then printf '\036sandlot:nocmd:\n'; exit 127; fi
+       if [ -d "$1" ] || [ ! -x "$1" ]; then printf '\036sandlot:noexec:EACCES\n'; exit 126; fi ;;
+  *) %(lookup)s >/dev/null 2>&1 || { printf '\036sandlot:nocmd:\n'; exit 127; } ;;
 esac
-mkfifo "$d/i" "$d/o" "$d/e" "$d/c" "$d/g" || { echo 'f dir cannot create FIFOs'; exit 126; }
+mkfifo "$d/i" "$d/o" "$d/e" "$d/c" "$d/g" || { printf '\036sandlot:nosetup:mkfifo\n'; exit 126; }
 enc() {
   while c=$(dd bs=65536 count=1 2>/dev/null | base64 -w 4000) && [ -n "$c" ]; do
     for l in $c; do printf '%%s%%s\n' "$1" "$l"; done
@@ -72,7 +72,7 @@ done
 # Every FIFO is open now (the command got past g): remove them off the critical path.
 trap - EXIT
 rm -rf "$d" >/dev/null 2>&1 & rp=$!
-echo "r $p"
+printf '\036sandlot:ok:%%s\n' "$p"
 t=0.002
 while :; do
   if ! read -r s <"/proc/$p/stat"; then w='?'; break; fi
@@ -96,16 +96,20 @@ _PTY = r"""
 unset SANDLOT_LAUNCH
 %(cd)s
 case $1 in
-  */*) if [ ! -e "$1" ]; then printf '%%s:notfound\n' "$T"; exit 127; fi
-       if [ -d "$1" ] || [ ! -x "$1" ]; then printf '%%s:noexec\n' "$T"; exit 126; fi ;;
-  *) command -v -- "$1" >/dev/null 2>&1 || { printf '%%s:notfound\n' "$T"; exit 127; } ;;
+  */*) if [ ! -e "$1" ]; then printf '\036%%s:nocmd:\n' "$T"; exit 127; fi
+       if [ -d "$1" ] || [ ! -x "$1" ]; then printf '\036%%s:noexec:EACCES\n' "$T"; exit 126; fi ;;
+  *) command -v -- "$1" >/dev/null 2>&1 || { printf '\036%%s:nocmd:\n' "$T"; exit 127; } ;;
 esac
-printf '%%s:ready:%%s\n' "$T" "$$"
+printf '\036%%s:ok:%%s\n' "$T" "$$"
 exec "$@"
 """
 
-_SPAWN_CD = """cd -- %s 2>/dev/null || { echo f cwd; exit 126; }"""
-_PTY_CD = """cd -- %s 2>/dev/null || { printf '%%s:cwd\\n' "$T"; exit 126; }"""
+_SPAWN_CD = """cd -- %(d)s 2>/dev/null || { if [ ! -e %(d)s ]; then e=ENOENT; \
+elif [ ! -d %(d)s ]; then e=ENOTDIR; else e=EACCES; fi; \
+printf '\\036sandlot:nocwd:%%s\\n' $e; exit 126; }"""
+_PTY_CD = """cd -- %(d)s 2>/dev/null || { if [ ! -e %(d)s ]; then e=ENOENT; \
+elif [ ! -d %(d)s ]; then e=ENOTDIR; else e=EACCES; fi; \
+printf '\\036%%s:nocwd:%%s\\n' "$T" $e; exit 126; }"""
 
 
 def _env_prefix(env: Mapping[str, str]) -> str:
@@ -124,10 +128,10 @@ def spawn_command(argv: tuple[str, ...], cwd: str | None, env: Mapping[str, str]
     lookup = f'( {_exports(env)}command -v -- "$1" )' if env else 'command -v -- "$1"'
     setsid = "S=setsid"
     if "PATH" in env:
-        setsid = "S=$(command -v setsid) || { echo 'f dir setsid is missing'; exit 126; }"
+        setsid = "S=$(command -v setsid) || { printf '\\036sandlot:nosetup:setsid\\n'; exit 126; }"
     script = _SPAWN % {
         "token": secrets.token_hex(8),
-        "cd": _SPAWN_CD % shlex.quote(cwd) if cwd is not None else "",
+        "cd": _SPAWN_CD % {"d": shlex.quote(cwd)} if cwd is not None else "",
         "env": _exports(env),
         "lookup": lookup,
         "setsid": setsid,
@@ -154,15 +158,15 @@ def check_command_line(strings: list[str]) -> None:
 
 
 def pty_script(argv: tuple[str, ...], cwd: str | None) -> tuple[str, str]:
-    """The pty launcher (passed in ``$SANDLOT_LAUNCH``) and the marker prefix it prints.
+    """The pty launcher (passed in ``$SANDLOT_LAUNCH``) and the nonce its report carries.
 
-    The marker is assembled by ``printf`` from a token only the script holds, so the
-    shell's echo of the typed line never contains it.
+    The shell's echo of the typed line never holds a report: the ``RS`` byte is made by
+    ``printf``, and the nonce is known only to this launch.
     """
     token = secrets.token_hex(8)
-    body = _PTY % {"cd": _PTY_CD % shlex.quote(cwd) if cwd is not None else ""}
+    body = _PTY % {"cd": _PTY_CD % {"d": shlex.quote(cwd)} if cwd is not None else ""}
     script = f"T=sandlot-{token}; set -- {shlex.join(argv)}\n{body}"
-    return script, f"sandlot-{token}"
+    return script, token
 
 
 PTY_TYPED_LINE = b'exec sh -c "$SANDLOT_LAUNCH"\n'

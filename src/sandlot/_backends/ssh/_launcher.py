@@ -17,31 +17,17 @@ the signals a terminal or the user may send the group, so only its own check end
 
 from __future__ import annotations
 
-import errno
-import os
-import re
 import signal as _signal
 
-from ..._errors import CommandNotFound, LaunchError
+from ..._launcher import kill_session
 from ..._transport import LaunchSpec
 
-__all__ = ["MARKER", "WATCHER", "build_command", "kill_command", "parse_marker", "quote"]
-
-#: Starts the launcher's report line; ``\x1e`` (record separator) keeps it unambiguous.
-MARKER = b"\x1esandlot:"
-_LINE = re.compile(rb"\x1esandlot:([a-z]+):([A-Z0-9]*)\r?\n")
+__all__ = ["WATCHER", "build_command", "kill_command", "quote"]
 
 
 def quote(text: str) -> str:
     """Single-quote ``text`` for any POSIX shell; every character survives as is."""
     return "'" + text.replace("'", "'\\''") + "'"
-
-
-def _signal_session(sid: str, name: str) -> str:
-    return (
-        f"if command -v pkill >/dev/null 2>&1; then pkill -{name} -s {sid}; "
-        f"else kill -{name} -{sid}; fi 2>/dev/null"
-    )
 
 
 #: Seconds the watcher leaves between SIGTERM and SIGKILL when the client is gone.
@@ -60,9 +46,9 @@ WATCHER = (
     '[ "$2" = "$p" ]; '
     "else kill -0 $$ || exit; kill -0 $p; fi; "
     "do sleep $t; case $t in 0.01) t=0.1;; 0.1) t=1;; esac; done; "
-    + _signal_session("$$", "TERM")
+    + kill_session("$$", _signal.SIGTERM)
     + f"; sleep {ORPHAN_GRACE}; "
-    + _signal_session("$$", "KILL")
+    + kill_session("$$", _signal.SIGKILL)
     + "; } </dev/null >/dev/null 2>&1 & )"
 )
 
@@ -106,28 +92,4 @@ def kill_command(pgid: int, sig: _signal.Signals) -> str:
     with job control). Without ``pkill``, the process group: ``kill -NAME -PGID`` (no
     ``--``) is the spelling both dash and bash accept.
     """
-    return _signal_session(str(pgid), sig.name.removeprefix("SIG")) + "; true"
-
-
-def parse_marker(buf: bytes | bytearray) -> tuple[bytes, str, int] | None:
-    """Find the launcher's report in ``buf``: ``(kind, argument, end)`` or ``None``.
-
-    ``kind`` is ``ok`` (the argument is the pgid) or a failure; ``end`` is the offset just
-    past the line. Bytes before it (e.g. noise from a login script) are dropped.
-    """
-    m = _LINE.search(buf)
-    if m is None:
-        return None
-    return bytes(m.group(1)), m.group(2).decode(), m.end()
-
-
-def launch_error(kind: bytes, code: str, spec: LaunchSpec) -> LaunchError:
-    """The same errors (and messages) the local backend raises."""
-    strerror = os.strerror(getattr(errno, code, errno.EIO)) if code else ""
-    if kind == b"nocmd":
-        return CommandNotFound(spec.argv[0])
-    if kind == b"nocwd":
-        return LaunchError(f"cannot use working directory {spec.cwd!r}: {strerror}")
-    if kind == b"noexec":
-        return LaunchError(f"cannot execute {spec.argv[0]!r}: {strerror}")
-    return LaunchError(f"the remote launcher reported {kind.decode()!r}")
+    return kill_session(pgid, sig) + "; true"
