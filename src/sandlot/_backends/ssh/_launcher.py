@@ -32,8 +32,7 @@ def build_command(spec: LaunchSpec) -> str:
     # The environment is exported here, by the login shell, so the launcher's command
     # lookup sees its PATH too.
     exports = "".join(f"export {name}={quote(value)}; " for name, value in spec.env.items())
-    # The watcher also for a pty: sshd hangs up a pty's session, but only once the
-    # channel closes, which a frozen client never does.
+    # Every session gets the watcher (flag w), a pty's too, as the module docstring says.
     flags = "w" + ("c" if spec.cwd is not None else "") + ("" if spec.stdin else "n")
     return exports + with_args("launcher", ["sandlot", flags, spec.cwd or "", *spec.argv])
 
