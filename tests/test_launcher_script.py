@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from sandlot._launcher import Failed, Output, Parser, Ready
-from sandlot._launcher._script import SCRIPTS, load, with_args
+from sandlot._launcher._script import load, with_args
+
+DAYTONA = "sandlot._backends.daytona"
 
 SHELLS = {"dash": ["dash"], "bash": ["bash", "--posix"], "busybox": ["busybox", "sh"]}
 
@@ -75,7 +77,7 @@ def test_each_failure_is_reported(
 
 
 def test_the_scripts_load_with_their_checks() -> None:
-    for name in SCRIPTS:
-        text = load(name)
+    for name, package in [("launcher", "sandlot._launcher"), ("spawn", DAYTONA)]:
+        text = load(name, package)
         assert ". ./checks.sh" not in text and "check_command() {" in text
         assert "\x1e" not in text  # printf makes the RS byte: no echo forges a report

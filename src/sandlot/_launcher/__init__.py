@@ -1,6 +1,6 @@
 """The one remote launcher protocol, for every backend that starts commands through a
-shell (SSH, Daytona): the launcher script, its report and parser, the errors it maps to,
-and signalling by name. See docs/architecture.md."""
+shell: the launcher script, its report and parser, the errors it maps to, and signalling
+by name. See docs/architecture.md."""
 
 from __future__ import annotations
 

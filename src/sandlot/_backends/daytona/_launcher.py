@@ -1,6 +1,6 @@
-"""The launchers that run a command inside a Daytona sandbox (both shared package data,
-``sandlot/_launcher/sh/``): a terminal runs ``launcher.sh``, a session command
-``daytona-spawn.sh``. Both check and report through ``checks.sh``, the one protocol.
+"""The launchers that run a command inside a Daytona sandbox, package data: a terminal
+runs the shared ``sandlot/_launcher/sh/launcher.sh``, a session command ``sh/spawn.sh``
+here. Both check and report through the shared ``checks.sh``, the one protocol.
 
 Daytona's session commands merge nothing but frame output line by line (NULs dropped, a
 final newline added), cannot receive EOF, cannot be signalled, and report signals as
@@ -39,7 +39,7 @@ def spawn_command(argv: tuple[str, ...], cwd: str | None, env: Mapping[str, str]
     flags = ("c" if cwd is not None else "") + ("p" if "PATH" in env else "")
     pairs = [f"{name}={value}" for name, value in env.items()]
     args = [secrets.token_hex(8), flags, cwd or "", str(len(pairs)), *pairs, *argv]
-    script = load("daytona-spawn")
+    script = load("spawn", __package__)
     check_command_line([script, *args])
     # No exec: a real daemon runs the command inside its session shell, which must survive.
     return "sh -c " + shlex.join([script, "sandlot", *args])

@@ -1,6 +1,6 @@
 # shellcheck shell=sh
-# Daytona's spawn launcher: the shared checks and report (checks.sh) around the framing
-# a Daytona session command needs (see sandlot/_backends/daytona/_launcher.py), run as
+# Daytona's spawn launcher: the shared checks and report (sandlot/_launcher/sh/checks.sh)
+# around the framing a Daytona session command needs (see _launcher.py here), run as
 #   set -- TOKEN FLAGS CWD NENV NAME=VALUE... ARGV...
 # TOKEN names the private directory. The NENV NAME=VALUE strings are the command's
 # environment, applied to the command and its lookup only. FLAGS holds letters:
@@ -8,7 +8,7 @@
 #   p  the environment changes PATH: find setsid before it applies
 # Reports go to stdout, next to the framing's own lines (o/e output, x exit status).
 set -f
-# shellcheck source=checks.sh
+# shellcheck source=../../../_launcher/sh/checks.sh
 . ./checks.sh
 sandlot_tag=sandlot sandlot_fd=1
 d="${TMPDIR:-/tmp}/sandlot.$1"
