@@ -31,17 +31,38 @@ than SIGTERM and SIGKILL it does not have.
 from __future__ import annotations
 
 import abc
+import contextlib
 import signal as _signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 import attrs
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
-from ._errors import LaunchError
+from ._errors import ConnectionLost, LaunchError
 from ._records import Capabilities, ExitStatus, TerminalSize
 
-__all__ = ["ClosedInput", "FailedLaunch", "LaunchSpec", "RawProcess", "Transport"]
+__all__ = [
+    "ClosedInput",
+    "FailedLaunch",
+    "LaunchSpec",
+    "RawProcess",
+    "Transport",
+    "send_terminal_eof",
+]
+
+#: The terminal's EOF character (VEOF, ^D).
+EOF_CHAR = b"\x04"
+
+
+async def send_terminal_eof(send: Callable[[bytes], Awaitable[None]]) -> None:
+    """Close a pty's input: EOF on a terminal is ^D at the start of a line, on every backend.
+
+    A process already gone needs none, and neither does one behind a lost connection
+    (its exit reports that).
+    """
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionLost):
+        await send(EOF_CHAR)
 
 
 @attrs.frozen

@@ -15,7 +15,7 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from .._records import ExitStatus, TerminalSize
-from .._transport import FailedLaunch, LaunchSpec, RawProcess
+from .._transport import FailedLaunch, LaunchSpec, RawProcess, send_terminal_eof
 
 
 def _set_size(fd: int, size: TerminalSize) -> None:
@@ -95,10 +95,7 @@ class _PtyInput(ByteSendStream):
     async def aclose(self) -> None:
         """EOF on a terminal is the EOF character (^D) at the start of a line."""
         if not self._closed:
-            try:
-                await self.send(b"\x04")
-            except anyio.BrokenResourceError:
-                pass
+            await send_terminal_eof(self.send)
             self.release()
 
     def release(self) -> None:
@@ -163,7 +160,8 @@ class PtyProcess(RawProcess):
 
 
 def start_pty(spec: LaunchSpec, env: dict[str, str] | None) -> RawProcess:
-    from .local import launch_error, refuse_too_large
+    from .._launcher import from_os_error
+    from .local import refuse_too_large
 
     assert spec.pty is not None
     master, slave = os.openpty()
@@ -185,7 +183,7 @@ def start_pty(spec: LaunchSpec, env: dict[str, str] | None) -> RawProcess:
     except OSError as exc:
         os.close(master)
         refuse_too_large(exc)
-        return FailedLaunch(launch_error(exc, spec), pty=True)
+        return FailedLaunch(from_os_error(exc, spec), pty=True)
     finally:
         os.close(slave)
     os.set_blocking(master, False)

@@ -10,7 +10,8 @@ import subprocess
 import anyio
 from anyio.abc import Process as AnyioProcess
 
-from .._errors import CommandNotFound, FileError, FileNotFound, InvalidSandboxURL, LaunchError
+from .._errors import FileError, FileNotFound, InvalidSandboxURL
+from .._launcher import from_os_error
 from .._records import Capabilities, ExitStatus
 from .._transport import ClosedInput, FailedLaunch, LaunchSpec, RawProcess, Transport
 from .._url import SandboxURL
@@ -26,15 +27,6 @@ def refuse_too_large(exc: OSError) -> None:
             f"one argument or environment string may hold at most {MAX_ARG_BYTES} bytes, "
             f"and all of them {os.sysconf('SC_ARG_MAX')} bytes together (exec's limits)"
         ) from None
-
-
-def launch_error(exc: OSError, spec: LaunchSpec) -> LaunchError:
-    """Translate the OSError of a failed exec into the error ``ready`` raises."""
-    if spec.cwd is not None and exc.filename == spec.cwd:
-        return LaunchError(f"cannot use working directory {spec.cwd!r}: {exc.strerror}")
-    if isinstance(exc, FileNotFoundError):
-        return CommandNotFound(spec.argv[0])
-    return LaunchError(f"cannot execute {spec.argv[0]!r}: {exc.strerror}")
 
 
 def signal_group(pgid: int, sig: _signal.Signals) -> bool:
@@ -120,7 +112,7 @@ class LocalTransport(Transport):
                 )
         except OSError as exc:
             refuse_too_large(exc)
-            return FailedLaunch(launch_error(exc, spec))
+            return FailedLaunch(from_os_error(exc, spec))
         return LocalProcess(proc)
 
     async def read_file(self, path: str) -> bytes:

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ByteSendStream
 
-from ..._errors import CommandNotFound, LaunchError, SandlotError
+from ..._errors import LaunchError, SandlotError
+from ..._launcher import Failed, Parser, Ready, kill_group, launch_error
 from ..._records import ExitStatus, TerminalSize
-from ..._transport import FailedLaunch, LaunchSpec, RawProcess
+from ..._transport import FailedLaunch, LaunchSpec, RawProcess, send_terminal_eof
 from ._errors import operation_error
 from ._launcher import PTY_TYPED_LINE, check_command_line, pty_script
 from ._pipe import BridgedOutput
@@ -71,8 +72,7 @@ class _Input(ByteSendStream):
     async def aclose(self) -> None:
         """EOF on a terminal is the EOF character (^D) at the start of a line."""
         if self._proc.poll() is None:
-            with contextlib.suppress(anyio.BrokenResourceError):
-                await self._proc.write(b"\x04")
+            await send_terminal_eof(self._proc.write)
 
 
 class PtyProcess(BridgedProcess):
@@ -84,11 +84,10 @@ class PtyProcess(BridgedProcess):
         self.stdin = _Input(self)
         self.stdout = self._out = BridgedOutput(bridge)
         self.stderr = None
-        self._script, self._marker = pty_script(spec.argv, spec.cwd)
+        self._script, nonce = pty_script(spec.argv, spec.cwd)
+        self._report = Parser(nonce=nonce, max_preamble=_MAX_PREAMBLE)
         # The pty shell receives the launcher and the environment as environment strings.
         check_command_line([self._script, *(f"{k}={v}" for k, v in spec.env.items())])
-        self._preamble = bytearray()
-        self._found = False
         self._pgid: int | None = None
         self.failure: LaunchError | None = None
         self._started: asyncio.Future[None] | None = None
@@ -112,36 +111,20 @@ class PtyProcess(BridgedProcess):
         await asyncio.wait_for(asyncio.shield(self._started), _START_TIMEOUT)
 
     async def _on_data(self, data: bytes) -> None:
-        if self._found:
+        if self._report.done:
             await self._out.write(data)
             return
-        self._preamble += data
-        marker = self._marker.encode() + b":"
-        at = self._preamble.find(marker)
-        end = self._preamble.find(b"\n", at) if at >= 0 else -1
-        if end < 0:
-            if len(self._preamble) > _MAX_PREAMBLE:
-                del self._preamble[: -len(marker)]
-            return
-        words = bytes(self._preamble[at + len(marker) : end]).decode().strip().split(":")
-        rest = bytes(self._preamble[end + 1 :])
-        self._preamble.clear()
-        self._found = True
-        if words[0] == "ready":
-            self._pgid = int(words[1])
-        elif words[0] == "notfound":
-            self.failure = CommandNotFound(self._spec.argv[0])
-        elif words[0] == "cwd":
-            self.failure = LaunchError(
-                f"cannot use working directory {self._spec.cwd!r}: no such directory"
-            )
-        else:
-            self.failure = LaunchError(f"cannot execute {self._spec.argv[0]!r}")
-        assert self._started is not None
-        if not self._started.done():
-            self._started.set_result(None)
-        if rest and self.failure is None:
-            await self._out.write(rest)
+        for event in self._report.feed(data):
+            if isinstance(event, Ready):
+                self._pgid = event.pid
+            elif isinstance(event, Failed):
+                self.failure = launch_error(event, self._spec)
+            elif self.failure is None:
+                await self._out.write(event.data)
+                continue
+            assert self._started is not None
+            if not self._started.done():
+                self._started.set_result(None)
 
     async def _wait_pty(self) -> None:
         error: SandlotError | None = None
@@ -164,7 +147,7 @@ class PtyProcess(BridgedProcess):
 
     async def _kill(self, sig: _signal.Signals) -> None:
         if self._pgid is not None:
-            await self._sandbox.process.exec(f"kill -{int(sig)} -{self._pgid} 2>/dev/null; true")
+            await self._sandbox.process.exec(kill_group(self._pgid, sig))
 
     async def _close(self) -> None:
         handle = self._handle

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ByteSendStream
 
-from ..._errors import CommandNotFound, ConnectionLost, LaunchError, SandlotError
+from ..._errors import ConnectionLost, LaunchError, SandlotError
+from ..._launcher import Failed, Parser, Ready, kill_group, launch_error
 from ..._records import ExitStatus
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess
 from ._demux import Demuxer
@@ -74,8 +75,10 @@ class _Stdin(ByteSendStream):
 class SessionProcess(BridgedProcess):
     """A process the spawn launcher runs in its own Daytona session."""
 
-    def __init__(self, bridge: AsyncioBridge, sandbox: Any, sid: str) -> None:
+    def __init__(self, bridge: AsyncioBridge, sandbox: Any, sid: str, spec: LaunchSpec) -> None:
         super().__init__(bridge)
+        self._spec = spec
+        self._report = Parser()
         self._sandbox = sandbox
         self._sid = sid
         self._cid = ""
@@ -213,11 +216,11 @@ class SessionProcess(BridgedProcess):
                     msg = f"a corrupted output line from the launcher: {line[:40]!r}"
                     raise RuntimeError(msg) from None
                 continue
+            if tag == "\x1e":
+                self._on_report(line)
+                continue
             try:
-                if tag == "r":
-                    self._pgid = int(rest)
-                    self._resolve_start()
-                elif tag == "x":
+                if tag == "x":
                     status = rest.strip()
                     self._status = (
                         ExitStatus.from_wait_status(int(status))
@@ -225,9 +228,6 @@ class SessionProcess(BridgedProcess):
                         else ExitStatus(code=255)
                     )
                     self._ended.set()
-                elif tag == "f":
-                    self.failure = self._launch_failure(rest.split())
-                    self._resolve_start()
             except ValueError:
                 continue  # not ours (a shell's message): the launcher's lines always parse
         if out:
@@ -240,16 +240,14 @@ class SessionProcess(BridgedProcess):
         if not self._started.done():
             self._started.set_result(None)
 
-    def _launch_failure(self, words: list[str]) -> LaunchError:
-        kind = words[0] if words else ""
-        argv0 = self._argv0
-        if kind == "notfound":
-            return CommandNotFound(argv0)
-        if kind == "cwd":
-            return LaunchError(f"cannot use working directory {self._cwd!r}: no such directory")
-        if kind == "noexec":
-            return LaunchError(f"cannot execute {argv0!r}: {' '.join(words[1:])}")
-        return LaunchError(f"cannot start {argv0!r} in the Daytona sandbox: {' '.join(words[1:])}")
+    def _on_report(self, line: str) -> None:
+        """The launcher's report (the shared protocol), a whole line of the log."""
+        for event in self._report.feed(line.encode() + b"\n"):
+            if isinstance(event, Ready):
+                self._pgid = event.pid
+            elif isinstance(event, Failed):
+                self.failure = launch_error(event, self._spec)
+            self._resolve_start()
 
     async def _wait_exit(self) -> None:
         if self._status is None and not self._ended.is_set():
@@ -259,7 +257,7 @@ class SessionProcess(BridgedProcess):
     async def _kill(self, sig: _signal.Signals) -> None:
         if self._pgid is None:
             return
-        await self._sandbox.process.exec(f"kill -{int(sig)} -{self._pgid} 2>/dev/null; true")
+        await self._sandbox.process.exec(kill_group(self._pgid, sig))
 
     async def _send(self, data: str) -> None:
         await self._sandbox.process.send_session_command_input(self._sid, self._cid, data)
@@ -275,8 +273,6 @@ class SessionProcess(BridgedProcess):
             await self._sandbox.process.delete_session(self._sid)
 
     # -- the caller's loop ---------------------------------------------------------------
-    _argv0 = ""
-    _cwd: str | None = None
 
     async def send_input(self, data: str) -> None:
         try:
@@ -294,9 +290,7 @@ class SessionProcess(BridgedProcess):
 async def start_session(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:
     """Start ``spec`` in a new session; shielded, so a cancelled caller leaves nothing."""
     command = spawn_command(spec.argv, spec.cwd, spec.env)
-    proc = SessionProcess(bridge, sandbox, f"sandlot-{uuid.uuid4().hex}")
-    proc._argv0 = spec.argv[0]
-    proc._cwd = spec.cwd
+    proc = SessionProcess(bridge, sandbox, f"sandlot-{uuid.uuid4().hex}", spec)
     with anyio.CancelScope(shield=True):
         try:
             await bridge.call(proc._launch, command)

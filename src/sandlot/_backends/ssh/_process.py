@@ -23,10 +23,10 @@ import asyncssh
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from ..._bridge import AsyncioBridge
-from ..._errors import ConnectionLost, LaunchError
+from ..._errors import ConnectionLost
+from ..._launcher import Failed, Output, Parser, Ready, launch_error
 from ..._records import ExitStatus, TerminalSize
-from ..._transport import LaunchSpec, RawProcess
-from ._launcher import launch_error, parse_marker
+from ..._transport import LaunchSpec, RawProcess, send_terminal_eof
 
 if TYPE_CHECKING:
     from ._pool import Conn
@@ -210,9 +210,7 @@ class _Stdin(ByteSendStream):
             return
         p = self._proc
         if p.pty:
-            # On a terminal, EOF is ^D at the start of a line, as the local backend does.
-            with contextlib.suppress(anyio.BrokenResourceError, ConnectionLost):
-                await self.send(b"\x04")
+            await send_terminal_eof(self.send)
         elif p.spec.stdin:  # else the command reads /dev/null: nothing to send
             p.bridge.call_soon(p.write_eof)
         self._closed = True
@@ -274,7 +272,7 @@ class SSHProcess(RawProcess):
         self.stdin = _Stdin(self)
         self.stdout = self._out
         self.stderr = None if self.pty else self._err
-        self._preamble = bytearray()
+        self._report = Parser(max_preamble=_MAX_PREAMBLE)
         self.started = anyio.Event()  # the launcher reported (or failed, or the link died)
         self._pgid: int | None = None
         self._launch_error: BaseException | None = None
@@ -297,22 +295,17 @@ class SSHProcess(RawProcess):
 
     def on_data(self, data: bytes, datatype: asyncssh.DataType) -> None:
         marker_stream = datatype is None if self.pty else datatype == asyncssh.EXTENDED_DATA_STDERR
-        if marker_stream and self._pgid is None and self._launch_error is None:
-            self._preamble += data
-            found = parse_marker(self._preamble)
-            if found is None:
-                if len(self._preamble) > _MAX_PREAMBLE:
-                    self._fail_launch(LaunchError("the remote launcher did not report back"))
-                return
-            kind, arg, end = found
-            data = bytes(self._preamble[end:])
-            self._preamble.clear()
-            if kind == b"ok":
-                self._pgid = int(arg)
-                self.conn.guardian.add(self._pgid, lambda: self._link.wake(self.started))
-            else:
-                self._launch_error = launch_error(kind, arg, self.spec)
-                self._link.wake(self.started)
+        if marker_stream and not self._report.done:
+            events, data = self._report.feed(data), b""
+            for event in events:
+                if isinstance(event, Ready):
+                    self._pgid = event.pid
+                    # Ready once the connection's guardian knows the session.
+                    self.conn.guardian.add(self._pgid, lambda: self._link.wake(self.started))
+                elif isinstance(event, Failed):
+                    self._fail_launch(launch_error(event, self.spec))
+                elif isinstance(event, Output):
+                    data = event.data
             if not data:
                 return
         inbox = self._err if datatype == asyncssh.EXTENDED_DATA_STDERR else self._out
@@ -325,9 +318,9 @@ class SSHProcess(RawProcess):
         self._link.wake(self.started)
 
     def on_eof(self, error: BaseException | None) -> None:
-        if self._pgid is None and self._launch_error is None:
-            text = self._preamble.decode(errors="replace").strip()
-            self._fail_launch(LaunchError(f"the remote launcher failed: {text[-500:]}"))
+        failure = self._report.end()
+        if failure is not None:
+            self._fail_launch(launch_error(failure, self.spec))
         self._out.end(error)
         self._err.end(error)
 

@@ -1,0 +1,92 @@
+# shellcheck shell=sh
+# Daytona's spawn launcher: the shared checks and report (sandlot/_launcher/sh/checks.sh)
+# around the framing a Daytona session command needs (see _launcher.py here), run as
+#   set -- TOKEN FLAGS CWD NENV NAME=VALUE... ARGV...
+# TOKEN names the private directory. The NENV NAME=VALUE strings are the command's
+# environment, applied to the command and its lookup only. FLAGS holds letters:
+#   c  change to CWD first
+#   p  the environment changes PATH: find setsid before it applies
+# Reports go to stdout, next to the framing's own lines (o/e output, x exit status).
+set -f
+# shellcheck source=../../../_launcher/sh/checks.sh
+. ./checks.sh
+sandlot_tag=sandlot sandlot_fd=1
+d="${TMPDIR:-/tmp}/sandlot.$1"
+sandlot_flags=$2 sandlot_cwd=$3 n=$4
+shift 4
+mkdir -m 700 "$d" || { report nosetup mkdir; exit 126; }
+trap 'rm -rf "$d"' EXIT
+case $sandlot_flags in *c*) check_cwd "$sandlot_cwd" ;; esac
+S=setsid
+case $sandlot_flags in
+  *p*) S=$(command -v setsid) || { report nosetup setsid; exit 126; } ;;
+esac
+if [ "$n" -eq 0 ]; then
+  check_command "$1"
+else
+  # Forks cost milliseconds: the lookup has a subshell only when the env changes it.
+  (
+    i=$n
+    # export NAME=VALUE (the name is in the string)
+    # shellcheck disable=SC2163
+    while [ "$i" -gt 0 ]; do export "$1"; shift; i=$((i - 1)); done
+    check_command "$1"
+  ) || exit
+fi
+mkfifo "$d/i" "$d/o" "$d/e" "$d/c" "$d/g" || { report nosetup mkfifo; exit 126; }
+enc() {
+  while c=$(dd bs=65536 count=1 2>/dev/null | base64 -w 4000) && [ -n "$c" ]; do
+    for l in $c; do printf '%s%s\n' "$1" "$l"; done
+  done
+}
+enc o <"$d/o" & eo=$!
+enc e <"$d/e" >&2 & ee=$!
+exec 3<&0
+{ while IFS= read -r l; do
+    case $l in I*) printf '%s' "${l#I}" | base64 -d ;; Z*) break ;; esac
+  done; } <&3 >"$d/i" 2>/dev/null & ip=$!
+exec 3<&-
+# The holder must not reap the command: the command waits (on g) until the holder is
+# about to become `sleep`, which never reaps, so dash cannot reap it first.
+( (
+    : <"$d/g"
+    i=$n
+    # export NAME=VALUE (the name is in the string)
+    # shellcheck disable=SC2163
+    while [ "$i" -gt 0 ]; do export "$1"; shift; i=$((i - 1)); done
+    exec "$S" "$@"
+  ) <"$d/i" >"$d/o" 2>"$d/e" &
+  echo $! >"$d/c"
+  exec sleep 2147483647 >/dev/null 2>&1 3>"$d/g" ) &
+h=$!
+read -r p <"$d/c"
+# Ready once the command leads its own process group: a signal sent to it from then on
+# cannot miss. (Fields after the name: state, ppid, pgrp.)
+while read -r s <"/proc/$p/stat"; do
+  # shellcheck disable=SC2086
+  set -- ${s##*) }
+  if [ "$3" = "$p" ] || [ "$1" = Z ]; then break; fi
+  sleep 0.001
+done
+# Every FIFO is open now (the command got past g): remove them off the critical path.
+trap - EXIT
+rm -rf "$d" >/dev/null 2>&1 & rp=$!
+report ok "$p"
+t=0.002
+while :; do
+  if ! read -r s <"/proc/$p/stat"; then w='?'; break; fi
+  # shellcheck disable=SC2086
+  set -- ${s##*) }
+  if [ "$1" = Z ]; then eval "w=\${50}"; break; fi
+  sleep $t
+  case $t in
+    0.002) t=0.003 ;; 0.003) t=0.005 ;; 0.005) t=0.01 ;; 0.01) t=0.02 ;; 0.02) t=0.05 ;;
+    0.05) t=0.1 ;;
+  esac
+done
+# The directory must be gone before the client hears of the exit: it then deletes our
+# session, which kills this process group before an EXIT trap could run.
+wait $rp
+echo "x $w"
+kill -9 $h $ip 2>/dev/null
+wait $eo $ee

@@ -1,0 +1,83 @@
+"""The shared launcher script (``sandlot/_launcher/sh/launcher.sh``) on its own, under
+dash, bash and busybox sh: the report its checks print, parsed by the one Parser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sandlot._launcher import Failed, Output, Parser, Ready
+from sandlot._launcher._script import load, with_args
+
+DAYTONA = "sandlot._backends.daytona"
+
+SHELLS = {"dash": ["dash"], "bash": ["bash", "--posix"], "busybox": ["busybox", "sh"]}
+
+
+@pytest.fixture(params=sorted(SHELLS))
+def shell(request: pytest.FixtureRequest) -> list[str]:
+    argv = SHELLS[request.param]
+    if shutil.which(argv[0]) is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{argv[0]} is missing (CI=true: it must be installed)")
+        pytest.skip(f"{argv[0]} is not installed")
+    return argv
+
+
+def launch(shell: list[str], flags: str, cwd: str, *argv: str) -> tuple[list[object], int]:
+    text = with_args("launcher", ["sandlot", flags, cwd, *argv])
+    run = subprocess.run([*shell, "-c", text], capture_output=True, timeout=30, check=False)
+    events: list[object] = list(Parser().feed(run.stderr))
+    if run.stdout:
+        events.append(run.stdout)
+    return events, run.returncode
+
+
+def test_ready_carries_the_commands_pid(shell: list[str], tmp_path: Path) -> None:
+    events, code = launch(shell, "c", str(tmp_path), "sh", "-c", 'echo "$$ $PWD" >&2; echo out')
+    assert len(events) == 3 and isinstance(events[0], Ready)
+    assert events[1] == Output(f"{events[0].pid} {tmp_path}\n".encode())
+    assert events[2] == b"out\n" and code == 0
+
+
+def test_the_report_can_go_to_stdout(shell: list[str]) -> None:
+    run = subprocess.run(
+        [*shell, "-c", with_args("launcher", ["sandlot-n0nce", "on", "", "true"])],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    events = Parser(nonce="n0nce").feed(run.stdout)
+    assert len(events) == 1 and isinstance(events[0], Ready) and run.stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("cmd", "cwd", "failure", "code"),
+    [
+        ("sandlot-no-such-cmd", None, Failed("nocmd", ""), 127),
+        ("{d}/missing", None, Failed("nocmd", ""), 127),
+        ("{d}/plain", None, Failed("noexec", "EACCES"), 126),
+        ("{d}", None, Failed("noexec", "EACCES"), 126),
+        ("true", "{d}/missing", Failed("nocwd", "ENOENT"), 126),
+        ("true", "{d}/plain", Failed("nocwd", "ENOTDIR"), 126),
+    ],
+)
+def test_each_failure_is_reported(
+    shell: list[str], tmp_path: Path, cmd: str, cwd: str | None, failure: Failed, code: int
+) -> None:
+    (tmp_path / "plain").write_text("#!/bin/sh\n")
+    flags = "c" if cwd else ""
+    cwd = cwd.format(d=tmp_path) if cwd else ""
+    events, got = launch(shell, flags, cwd, cmd.format(d=tmp_path))
+    assert (events, got) == ([failure], code)
+
+
+def test_the_scripts_load_with_their_checks() -> None:
+    for name, package in [("launcher", "sandlot._launcher"), ("spawn", DAYTONA)]:
+        text = load(name, package)
+        assert ". ./checks.sh" not in text and "check_command() {" in text
+        assert "\x1e" not in text  # printf makes the RS byte: no echo forges a report
