@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import anyio
 import pytest
 
@@ -91,31 +89,32 @@ async def test_exec_cancelled_by_a_deadline_reports_nothing_but_cancellation(
     assert scope.cancelled_caught
 
 
-# The leader backgrounds a child that holds its stdout, sleeps, then writes a marker;
-# the leader records both pids and exits at once (issue 10, item 5).
-_CHILD_SLEEP = 1.0
+# The leader backgrounds a child that holds its stdout and writes a marker once the test
+# creates a "go" file; the leader records both pids and exits at once (issue 10, item
+# 5). Waiting on the test, not on a clock, keeps a slow machine from writing the marker
+# before the sweep.
 
 
 def _orphaning_script(scratch: str, *, redirect: str = "") -> str:
     # The child ignores SIGHUP: on a pty the leader's exit hangs the terminal up.
     child = f"trap '' HUP; echo \\$\\$ > {scratch}/c.tmp; mv {scratch}/c.tmp {scratch}/child; "
-    child += f"sleep {_CHILD_SLEEP}; echo done > {scratch}/marker"
+    child += f"while [ ! -e {scratch}/go ]; do sleep 0.02; done; echo done > {scratch}/marker"
     leader = f"while [ ! -s {scratch}/child ]; do sleep 0.01; done; echo $$ > {scratch}/leader"
     return f'sh -c "{child}" {redirect} & {leader}'
 
 
-async def _assert_swept(sb: sandlot.Sandbox, scratch: str, started: float) -> None:
+async def _assert_swept(sb: sandlot.Sandbox, scratch: str) -> None:
     child = (await _wait_for_file(sb, f"{scratch}/child")).split()
     assert await gone(sb, *child), "the background child survived"
-    # Gone proves it; still look once the child would have written the marker.
-    await anyio.sleep(max(0.0, started + _CHILD_SLEEP + 0.3 - time.monotonic()))
+    # Gone proves it; still give a survivor the go and the time to write the marker.
+    await sb.exec("touch", [f"{scratch}/go"], check=True)
+    await anyio.sleep(0.3)
     assert not await exists(sb, f"{scratch}/marker")
 
 
 async def test_cancelling_exec_after_the_leader_exited_sweeps_its_group(
     sb: sandlot.Sandbox, scratch: str
 ) -> None:
-    started = time.monotonic()
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
 
@@ -128,41 +127,38 @@ async def test_cancelling_exec_after_the_leader_exited_sweeps_its_group(
             await _wait_for_file(sb, f"{scratch}/child")
             assert await exited(sb, leader)
             tg.cancel_scope.cancel()
-        await _assert_swept(sb, scratch, started)
+        await _assert_swept(sb, scratch)
 
 
 async def test_exec_timeout_after_the_leader_exited_sweeps_its_group(
     sb: sandlot.Sandbox, scratch: str
 ) -> None:
-    started = time.monotonic()
     with anyio.fail_after(30):
         r = await sb.exec("sh", ["-c", _orphaning_script(scratch)], timeout=0.5)
         # The leader itself exited at once: it did not time out.
         assert (r.exit.code, r.timed_out) == (0, False)
-        await _assert_swept(sb, scratch, started)
+        await _assert_swept(sb, scratch)
 
 
 async def test_leaving_a_spawn_block_after_the_leader_exited_sweeps_its_group(
     sb: sandlot.Sandbox, scratch: str
 ) -> None:
-    started = time.monotonic()
     with anyio.fail_after(30):
         async with sb.spawn("sh", ["-c", _orphaning_script(scratch)]) as proc:
             assert (await proc.exit).code == 0
             await _wait_for_file(sb, f"{scratch}/child")
-        await _assert_swept(sb, scratch, started)
+        await _assert_swept(sb, scratch)
 
 
 async def test_leaving_a_pty_block_after_the_leader_exited_sweeps_its_group(
     sb: sandlot.Sandbox, scratch: str
 ) -> None:
     requires(sb, "pty")
-    started = time.monotonic()
     with anyio.fail_after(30):
         async with sb.pty("sh", ["-c", _orphaning_script(scratch)]):
             # Not `exit`: a backend may report it only once the terminal closes (Daytona).
             assert await exited(sb, await _wait_for_file(sb, f"{scratch}/leader"))
-        await _assert_swept(sb, scratch, started)
+        await _assert_swept(sb, scratch)
 
 
 async def test_a_normal_exec_leaves_a_daemonised_child_alone(
@@ -175,4 +171,5 @@ async def test_a_normal_exec_leaves_a_daemonised_child_alone(
         r = await sb.exec("sh", ["-c", script], timeout=10)
         assert (r.exit.code, r.timed_out) == (0, False)
         await _wait_for_file(sb, f"{scratch}/child")
+        await sb.exec("touch", [f"{scratch}/go"], check=True)
         assert await _wait_for_file(sb, f"{scratch}/marker") == b"done\n"
