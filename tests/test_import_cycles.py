@@ -21,7 +21,6 @@ SRC = Path(sandlot.__file__).parent
 #   _backends.local <-> _backends._local_pty: issue 11, item 8 (the backends part).
 #   _errors <-> _records: ProcessFailed's type-only import of ExecResult (not yet assigned).
 ALLOWED = {
-    frozenset({"sandlot._backends._local_pty", "sandlot._backends.local"}),
     frozenset({"sandlot._errors", "sandlot._records"}),
 }
 

@@ -16,6 +16,7 @@ from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from .._records import ExitStatus, TerminalSize
 from .._transport import FailedLaunch, LaunchSpec, RawProcess, send_terminal_eof
+from ._posix import GroupSignaller, refuse_too_large, signal_group
 
 
 def _set_size(fd: int, size: TerminalSize) -> None:
@@ -112,8 +113,6 @@ class PtyProcess(RawProcess):
         self.stdout = _PtyOutput(m)
         self.stderr = None
         self._pidfd = os.pidfd_open(proc.pid)
-        from .local import GroupSignaller
-
         self._group = GroupSignaller(proc.pid)
 
     async def wait_ready(self) -> None:
@@ -129,8 +128,6 @@ class PtyProcess(RawProcess):
         return None if rc is None else ExitStatus.from_returncode(rc)
 
     async def signal(self, sig: _signal.Signals) -> None:
-        from .local import signal_group
-
         # The session leader's group, and the job the terminal has in the foreground.
         self._group.signal(sig, self.poll() is not None)
         if self._m.fd >= 0:
@@ -161,7 +158,6 @@ class PtyProcess(RawProcess):
 
 def start_pty(spec: LaunchSpec, env: dict[str, str] | None) -> RawProcess:
     from .._launcher import from_os_error
-    from .local import refuse_too_large
 
     assert spec.pty is not None
     master, slave = os.openpty()

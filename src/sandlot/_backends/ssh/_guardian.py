@@ -23,16 +23,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import asyncssh
-
-if TYPE_CHECKING:
-    from ._pool import Conn
 
 __all__ = ["GRACE", "SCRIPT", "Guardian"]
 
 logger = logging.getLogger("sandlot.ssh")
+
+
+class Connection(Protocol):
+    """What the guardian needs of the pool's connection (the pool imports this module)."""
+
+    ssh: asyncssh.SSHClientConnection
+    where: str
+
+
+#: The pool's ``open_with_retry(conn, opener)``: opens a channel, retrying a refusal.
+OpenWithRetry = Callable[[Any, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 #: Seconds between SIGTERM and SIGKILL once the client is gone.
 GRACE = 1
@@ -60,8 +68,9 @@ class _Session(asyncssh.SSHClientSession[bytes]):
 class Guardian:
     """The guardian channel of one connection (loop side only)."""
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Connection, open_with_retry: OpenWithRetry) -> None:
         self._conn = conn
+        self._open_with_retry = open_with_retry
         self._chan: asyncssh.SSHClientChannel[bytes] | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: list[bytes] = []
@@ -76,8 +85,6 @@ class Guardian:
         self._task = asyncio.get_running_loop().create_task(self._open())
 
     async def _open(self) -> None:
-        from ._pool import open_with_retry  # the pool imports this module
-
         def opener() -> Awaitable[tuple[asyncssh.SSHClientChannel[bytes], object]]:
             return self._conn.ssh.create_session(_Session, SCRIPT, encoding=None)
 
@@ -86,7 +93,7 @@ class Guardian:
                 chan, _ = await opener()
             except asyncssh.ChannelOpenError:
                 self._release()  # refused for now: no process waits for the retries
-                chan, _ = await open_with_retry(self._conn, opener)
+                chan, _ = await self._open_with_retry(self._conn, opener)
         except Exception as exc:  # never fail a user's call: processes run unguarded
             logger.debug("no guardian channel on %s: %s", self._conn.where, exc)
             self._failed = True

@@ -70,7 +70,7 @@ class Conn:
         self.free = pool.opts.max_sessions - 2
         self.control = anyio.Semaphore(1)
         self.alive = True
-        self.guardian = Guardian(self)
+        self.guardian = Guardian(self, open_with_retry)
 
     async def run_quick(self, command: str) -> None:
         """(loop side) Run a short command on a channel of its own and wait for it."""
