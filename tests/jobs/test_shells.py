@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -166,3 +167,28 @@ async def test_the_environment_reaches_the_job_exactly(jobs: Jobs) -> None:
     data, status = await drain(jobs, handle)
     expected = "".join(f"{name}=[{value}\n]" for name, value in env.items())
     assert (data.decode(), status.exit) == (expected, sandlot.ExitStatus(code=0))
+
+
+@pytest.mark.parametrize("with_cgroup", [True, False], ids=["cgroup", "group"])
+def test_a_signal_reaches_each_process_once(shell: str, tmp_path: Path, with_cgroup: bool) -> None:
+    # Standard signals do not queue: two sent at once merge, but one handled in between
+    # (a trap) runs twice. lib.sh's signal_tree, with `kill` recorded instead of sent.
+    lib = (Path(sandlot.__file__).parent / "_jobs" / "sh" / "lib.sh").read_text()
+    job = tmp_path / "job"
+    cgroup = tmp_path / "cgroup"
+    job.mkdir()
+    cgroup.mkdir()
+    (job / "pid").write_text("4242 1\n")
+    (cgroup / "cgroup.procs").write_text("4242\n4243\n")
+    if with_cgroup:
+        (job / "cgroup").write_text(f"{cgroup}\n")
+        (job / "reaper").write_text("cgroup\n")
+    script = (
+        f"{lib}\n"
+        'kill() { echo "kill $*" >> "$job_dir/kills"; }\n'
+        f"job_dir={job}; state=running; signal_tree USR1\n"
+    )
+    subprocess.run(["sh", "-c", script], check=True, timeout=30)  # sh: the shell under test
+    kills = (job / "kills").read_text().splitlines()
+    expected = ["kill -USR1 4242", "kill -USR1 4243"] if with_cgroup else ["kill -USR1 -4242"]
+    assert kills == expected

@@ -69,14 +69,17 @@ read_status() {
 }
 
 # signal_tree SIGNAL: sends SIGNAL (a name without SIG) to everything the job runs: the
-# processes of its cgroup (or `cgroup.kill` for KILL), and the command's process group
-# while the job runs (per `state`) or its command is alive.
+# processes of its cgroup (or `cgroup.kill` for KILL), else the command's process group
+# while the job runs (per `state`) or its command is alive. Each process gets a catchable
+# signal once: the group lies inside the cgroup, and a trap that ran between two sends
+# would run twice. KILL goes to the group too: a child forked after the cgroup was read.
 signal_tree() {
-  command_pid='' command_start='' cgroup='' reaper=''
+  command_pid='' command_start='' cgroup='' reaper='' via_cgroup=0
   [ -e "$job_dir/pid" ] && read -r command_pid command_start < "$job_dir/pid"
   [ -e "$job_dir/cgroup" ] && read -r cgroup < "$job_dir/cgroup"
   [ -e "$job_dir/reaper" ] && read -r reaper < "$job_dir/reaper"
   if [ "$reaper" = cgroup ] && [ -n "$cgroup" ] && [ -d "$cgroup" ]; then
+    [ "$1" = KILL ] || via_cgroup=1
     if [ "$1" = KILL ] && [ -e "$cgroup/cgroup.kill" ]; then
       echo 1 > "$cgroup/cgroup.kill"
     else
@@ -86,6 +89,7 @@ signal_tree() {
       done
     fi
   fi
+  [ "$via_cgroup" = 1 ] && return 0
   if [ -n "$command_pid" ] && { [ "$state" = running ] || is_alive "$command_pid" "$command_start"; }
   then
     kill -"$1" -"$command_pid" 2>/dev/null
