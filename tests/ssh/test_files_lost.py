@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import anyio
+import asyncssh
 import pytest
 
 import sandlot
@@ -84,3 +85,20 @@ async def test_connection_lost_mid_transfer_is_connection_lost_and_quiet(
         assert "never retrieved" not in text and "Traceback" not in text, text
     with contextlib.suppress(FileNotFoundError):
         os.unlink(target)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncssh.SFTPConnectionLost("Connection lost"),
+        # What a request sent just after the channel closed gets (seen under load).
+        asyncssh.SFTPNoConnection("Connection not open"),
+    ],
+    ids=["lost", "not-open"],
+)
+async def test_an_sftp_error_of_the_connection_is_not_a_file_error(exc: Exception) -> None:
+    from sandlot._backends.ssh import _files
+
+    with pytest.raises(type(exc)) as info:
+        await _files.error_of(None, exc, "/some/file")  # type: ignore[arg-type]
+    assert info.value is exc

@@ -9,11 +9,22 @@ import asyncssh
 
 from ..._errors import FileError, FileNotFound
 
-__all__ = ["read", "write"]
+__all__ = ["CONNECTION_ERRORS", "error_of", "read", "write"]
+
+#: Errors of the connection or channel under an SFTP call, not of the file. A request
+#: sent just after the channel closed fails with SFTPNoConnection ("Connection not open").
+CONNECTION_ERRORS = (
+    OSError,
+    asyncssh.DisconnectError,
+    asyncssh.ChannelOpenError,
+    asyncssh.SFTPConnectionLost,
+    asyncssh.SFTPNoConnection,
+)
 
 
-async def _error(sftp: asyncssh.SFTPClient, exc: asyncssh.SFTPError, path: str) -> FileError:
-    if isinstance(exc, asyncssh.SFTPConnectionLost):
+async def error_of(sftp: asyncssh.SFTPClient, exc: asyncssh.SFTPError, path: str) -> FileError:
+    """The FileError for ``exc`` on ``path``; re-raises an error of the connection."""
+    if isinstance(exc, CONNECTION_ERRORS):
         raise exc  # not a file's error: the transport reports the lost connection
     if isinstance(exc, asyncssh.SFTPNoSuchFile | asyncssh.SFTPNoSuchPath):
         return FileNotFound(errno.ENOENT, f"{os.strerror(errno.ENOENT)}: {path!r}")
@@ -36,7 +47,7 @@ async def read(conn: asyncssh.SSHClientConnection, path: str) -> bytes:
                 data: bytes = await f.read()
                 return data
         except asyncssh.SFTPError as exc:
-            raise await _error(sftp, exc, path) from None
+            raise await error_of(sftp, exc, path) from None
 
 
 async def write(
@@ -52,4 +63,4 @@ async def write(
                     # The umask applied at creation, and an existing file kept its mode.
                     await f.chmod(mode)
         except asyncssh.SFTPError as exc:
-            raise await _error(sftp, exc, path) from None
+            raise await error_of(sftp, exc, path) from None

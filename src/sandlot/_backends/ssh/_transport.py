@@ -26,14 +26,6 @@ __all__ = ["SSHTransport", "connect"]
 
 T = TypeVar("T")
 
-#: Errors of the connection or channel under an SFTP call, not of the file.
-_CONNECTION_ERRORS = (
-    OSError,
-    asyncssh.DisconnectError,
-    asyncssh.ChannelOpenError,
-    asyncssh.SFTPConnectionLost,
-)
-
 
 class SSHTransport(Transport):
     """Runs processes on an SSH host, each in its own process group."""
@@ -100,7 +92,7 @@ class SSHTransport(Transport):
             except FileError:
                 raise
             except (OSError, asyncssh.Error) as exc:
-                if isinstance(exc, _CONNECTION_ERRORS) or conn.ssh.is_closed():
+                if isinstance(exc, _files.CONNECTION_ERRORS) or conn.ssh.is_closed():
                     raise lost(conn) from exc
                 raise FileError(errno.EIO, f"SFTP failed: {exc}: {args[0]!r}") from exc
 
