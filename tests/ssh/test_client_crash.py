@@ -17,7 +17,7 @@ import pytest
 
 import sandlot
 from sandlot._backends.ssh import _guardian
-from targets.ssh import TEST_USER, Sshd
+from targets.ssh import TEST_USER, Sshd, processes
 
 # What the doomed client runs: spawn a silent long-running process (no pty, nothing
 # written: neither SIGHUP nor SIGPIPE would ever reach it), report its pid, then wait.
@@ -106,21 +106,11 @@ anyio.run(main, backend=backend)
 def _guardians(sshd: Sshd) -> set[int]:
     """The guardian loops running under this sshd's connections."""
     parents = set(sshd.connection_pids())
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if ppid in parents and b"while IFS= read -r l" in cmdline and _alive(int(entry)):
-            found.add(int(entry))
-    return found
+    return {
+        pid
+        for pid, p in processes().items()
+        if p.ppid in parents and b"while IFS= read -r l" in p.cmdline and _alive(pid)
+    }
 
 
 def _wait_gone(pids: set[int] | list[int], what: str) -> None:

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import attrs
 import pytest
@@ -33,6 +34,30 @@ TARGETS = ["target_ssh_root", "target_ssh_user"]
 
 SSHD = "/usr/sbin/sshd"
 TEST_USER = "sandlot-test"
+
+
+class Proc(NamedTuple):
+    ppid: int
+    name: str
+    cmdline: bytes
+
+
+def processes() -> dict[int, Proc]:
+    """This machine's processes now, from /proc (those that vanish meanwhile left out)."""
+    found: dict[int, Proc] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        found[int(entry)] = Proc(int(stat[stat.rindex(")") + 2 :].split()[1]), name, cmdline)
+    return found
 
 
 @attrs.frozen
@@ -58,18 +83,7 @@ class Sshd:
 
     def connection_pids(self) -> list[int]:
         """Pids of this sshd's per-connection processes (monitor and session children)."""
-        parent: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            name = stat[stat.index("(") + 1 : stat.rindex(")")]
-            if name == "sshd":
-                parent[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+        parent = {pid: p.ppid for pid, p in processes().items() if p.name == "sshd"}
         found: list[int] = []
         frontier = [self.pid]
         while frontier:
