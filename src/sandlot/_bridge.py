@@ -187,10 +187,11 @@ class AsyncioBridge:
         self._loop = self._thread = None
 
         async def cancel_all() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for _ in range(2):  # an abandoned call ends, then its disposer
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
         fut = asyncio.run_coroutine_threadsafe(cancel_all(), loop)
         await anyio.to_thread.run_sync(lambda: fut.result(timeout=5))
