@@ -92,7 +92,9 @@ def log_route(process: Any, version: str | None = None) -> Route:
         if private:
             return "private"
         if forced == "private":
-            raise NotSupported("daytona", f"the private route on daytona {version}", "it lacks its parts")
+            raise NotSupported(
+                "daytona", f"the private route on daytona {version}", "it lacks its parts"
+            )
     if v < PUBLIC_SAFE:
         raise NotSupported(
             "daytona",
