@@ -21,7 +21,7 @@ def status_of(exc: BaseException) -> int | None:
 
 def is_connection_error(exc: BaseException) -> bool:
     import aiohttp
-    from daytona.common.errors import DaytonaConnectionError
+    from daytona import DaytonaConnectionError
 
     return isinstance(exc, DaytonaConnectionError | aiohttp.ClientError | OSError | TimeoutError)
 

@@ -102,7 +102,7 @@ class PtyProcess(BridgedProcess):
 
     # -- the SDK's loop ------------------------------------------------------------------
     async def _launch(self) -> None:
-        from daytona.common.pty import PtySize
+        from daytona import PtySize
 
         assert self._spec.pty is not None
         loop = asyncio.get_running_loop()
@@ -210,7 +210,7 @@ class PtyProcess(BridgedProcess):
             raise operation_error(exc, "writing to the terminal") from None
 
     async def resize(self, size: TerminalSize) -> None:
-        from daytona.common.pty import PtySize
+        from daytona import PtySize
 
         try:
             await self._bridge.call(self._handle.resize, PtySize(rows=size.rows, cols=size.cols))

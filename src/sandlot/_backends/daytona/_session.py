@@ -6,7 +6,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import re
 import signal as _signal
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -18,11 +17,11 @@ from ..._errors import ConnectionLost, LaunchError, SandlotError
 from ..._launcher import Failed, Parser, Ready, kill_group, launch_error
 from ..._records import ExitStatus
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess
-from ._demux import Demuxer
 from ._errors import operation_error, status_of
 from ._launcher import spawn_command
 from ._pipe import BridgedOutput
 from ._process import BridgedProcess
+from ._sdk import Route, follow_logs, log_route
 
 if TYPE_CHECKING:
     from ..._bridge import AsyncioBridge
@@ -91,12 +90,14 @@ class SessionProcess(BridgedProcess):
         self._started: asyncio.Future[None] | None = None
         self._ended = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
+        self._route: Route = "private"
 
     # -- the SDK's loop ------------------------------------------------------------------
     async def _launch(self, command: str) -> None:
         from daytona import SessionExecuteRequest
 
         process = self._sandbox.process
+        self._route = log_route(process)  # before anything starts: it may refuse this SDK
         self._started = asyncio.get_running_loop().create_future()
         await process.create_session(self._sid)
         request = SessionExecuteRequest(
@@ -122,55 +123,11 @@ class SessionProcess(BridgedProcess):
             await self._finish(error)
 
     async def _read_logs(self) -> None:
-        """Follow the command's log WebSocket (the SDK's own URL and session) and demux it
-        here: the SDK's demuxer holds back a short last frame until more output comes."""
-        import aiohttp
-
+        # _IDLE_PROBE is read here, not bound at import: tests shorten it.
         process = self._sandbox.process
-        _, url, headers, *_ = process._api_client._get_session_command_logs_serialize(
-            session_id=self._sid,
-            command_id=self._cid,
-            follow=True,
-            _request_auth=None,
-            _content_type=None,
-            _headers=None,
-            _host_index=None,
+        await follow_logs(
+            self._route, process, self._sid, self._cid, self._on_text, self._probe, _IDLE_PROBE
         )
-        # No WebSocket heartbeat: a reader that applies backpressure (a slow consumer)
-        # stops reading the socket, and a missed pong would then kill a healthy stream.
-        # An idle stream is probed with a request instead (see _IDLE_PROBE).
-        session = process._api_client.api_client.http_session
-        ws = await session.ws_connect(re.sub(r"^http", "ws", url), headers=headers)
-        demux = Demuxer()
-        receiving: asyncio.Future[Any] | None = None
-        try:
-            while True:
-                # One receive kept across probes: cancelling it would mark the socket closed.
-                if receiving is None:
-                    receiving = asyncio.ensure_future(ws.receive())
-                done, _ = await asyncio.wait({receiving}, timeout=_IDLE_PROBE)
-                if not done:
-                    await self._probe()
-                    continue
-                msg, receiving = receiving.result(), None
-                if msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
-                    data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
-                    for channel, payload in demux.feed(data):
-                        await self._on_text(channel, payload.decode("ascii", "replace"))
-                    continue
-                if msg.type == aiohttp.WSMsgType.ERROR:
-                    raise ConnectionError(f"log stream error: {ws.exception()}")
-                code = msg.data if msg.type == aiohttp.WSMsgType.CLOSE else ws.close_code
-                if code not in (None, 1000):
-                    raise ConnectionError(f"log stream closed with code {code}: {msg.extra}")
-                for channel, payload in demux.flush():
-                    await self._on_text(channel, payload.decode("ascii", "replace"))
-                return
-        finally:
-            if receiving is not None:
-                receiving.cancel()
-            if not ws.closed:
-                await ws.close()
 
     async def _probe(self) -> None:
         """Raise ConnectionError unless the server answers within ``_IDLE_PROBE``."""
@@ -207,6 +164,9 @@ class SessionProcess(BridgedProcess):
         out = bytearray()
         err = bytearray()
         for line in lines:
+            if "\x01" in line or "\x02" in line:
+                # A stream marker inside a line: a demuxer lost it, and with it output.
+                raise RuntimeError(f"a log line with a stream marker in it: {line[:40]!r}")
             tag, rest = line[:1], line[1:]
             if tag in ("o", "e"):
                 try:
