@@ -18,7 +18,7 @@ their output would be silently corrupted: there the public route is refused with
 :class:`NotSupported`.
 
 The private route is used when the version is in range and the private attributes exist;
-otherwise the public route, logged once on the ``sandlot`` logger. The environment
+otherwise the public route, with a warning once on the ``sandlot`` logger. The environment
 variable ``SANDLOT_DAYTONA_SDK_ROUTE`` (``public``, ``private`` or ``auto``) forces a
 route, for tests; it is not part of the API.
 """
@@ -74,7 +74,7 @@ def _has_private(process: Any) -> bool:
 def _log_once(message: str) -> None:
     if message not in _logged:
         _logged.add(message)
-        logger.info(message)
+        logger.warning(message)
 
 
 def log_route(process: Any, version: str | None = None) -> Route:
@@ -102,7 +102,11 @@ def log_route(process: Any, version: str | None = None) -> Route:
             "its public log call loses split stream markers; upgrade to daytona>=0.226",
         )
     why = "forced" if forced == "public" else f"daytona {version} is not a tested version"
-    _log_once(f"Daytona: following output through the SDK's public log call ({why})")
+    _log_once(
+        f"Daytona: following output through the SDK's public log call ({why}); it holds"
+        " back a message's last bytes until more output comes, so a quiet process's last"
+        " line may wait (daytona 0.197-0.226 take the direct route without this delay)"
+    )
     return "public"
 
 
