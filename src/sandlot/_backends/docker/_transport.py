@@ -1,0 +1,102 @@
+"""The Docker transport: one running container, reached through the Engine API."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+
+import anyio
+
+from ..._launcher._script import load
+from ..._transport import FailedLaunch, LaunchSpec, RawProcess, Transport
+from ..._url import SandboxURL
+from . import _files, backend
+from ._engine import Engine
+from ._errors import ContainerStopped
+from ._options import DockerOptions
+from ._process import DockerProcess
+
+__all__ = ["DockerTransport", "connect"]
+
+#: How long the launcher may take to report (the container may be very busy).
+_START_TIMEOUT = 60.0
+
+
+class DockerTransport(Transport):
+    """Runs processes in one container, each through an exec and the launcher."""
+
+    name = "docker"
+    capabilities = backend.capabilities
+
+    def __init__(self, engine: Engine, container: str) -> None:
+        self._engine = engine
+        #: The container's full id.
+        self.container_id = container
+
+    @classmethod
+    async def open(cls, container: str, options: DockerOptions) -> DockerTransport:
+        engine = Engine(options)
+        try:
+            info = await engine.inspect(container)
+            if not info.get("State", {}).get("Running"):
+                raise ContainerStopped(
+                    f"the Docker container {container!r} is not running (docker start {container})"
+                )
+        except BaseException:
+            await engine.aclose()
+            raise
+        return cls(engine, str(info["Id"]))
+
+    def _command(self, spec: LaunchSpec, tag: str) -> list[str]:
+        flags = "c" if spec.cwd is not None else ""
+        if spec.pty is not None:
+            head = [tag, flags, spec.cwd or "", str(spec.pty.rows), str(spec.pty.cols)]
+            return ["sh", "-c", load("pty", __package__), "sandlot", *head, *spec.argv]
+        head = [tag, flags, spec.cwd or ""]
+        return ["sh", "-c", load("spawn", __package__), "sandlot", *head, *spec.argv]
+
+    async def start(self, spec: LaunchSpec) -> RawProcess:
+        tag = f"sandlot-{secrets.token_hex(8)}"
+        tty = spec.pty is not None
+        config: dict[str, object] = {
+            "Cmd": self._command(spec, tag),
+            "AttachStdin": spec.stdin or tty,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": tty,
+            "Env": [f"{k}={v}" for k, v in spec.env.items()],
+        }
+        if self._engine.options.user is not None:
+            config["User"] = self._engine.options.user
+        # Shielded: once the exec is created, it runs; the caller gets it to clean up.
+        with anyio.CancelScope(shield=True):
+            exec_id = await self._engine.create_exec(self.container_id, config)
+            stack = contextlib.AsyncExitStack()
+            stream = await stack.enter_async_context(self._engine.start_exec(exec_id, tty))
+            proc = DockerProcess(
+                self._engine, self.container_id, exec_id, stream, spec, tag, stack
+            )
+            try:
+                with anyio.fail_after(_START_TIMEOUT):
+                    await proc.wait_report()
+            except BaseException:
+                await proc.aclose()
+                raise
+            if proc.failure is not None:
+                await proc.aclose()
+                return FailedLaunch(proc.failure, pty=tty)
+        return proc
+
+    async def read_file(self, path: str) -> bytes:
+        return await _files.read(self._engine, self.container_id, path)
+
+    async def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        await _files.write(self._engine, self.container_id, path, data, mode)
+
+    async def aclose(self) -> None:
+        await self._engine.aclose()
+
+
+async def connect(url: SandboxURL, options: DockerOptions) -> DockerTransport:
+    """Open ``docker://<container>`` (a name or id) on a running container."""
+    return await DockerTransport.open(url.target, options)
