@@ -10,6 +10,7 @@ import anyio
 from ..._launcher._script import load
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess, Transport
 from ..._url import SandboxURL
+from ..._validate import MAX_ARG_BYTES, command_line_too_large
 from . import _files, backend
 from ._engine import Engine
 from ._errors import ContainerStopped
@@ -18,6 +19,9 @@ from ._process import DockerProcess
 
 __all__ = ["DockerTransport", "connect"]
 
+#: All arguments and environment strings of one command together: half of Linux's usual
+#: ARG_MAX, leaving room for the container's own environment.
+MAX_TOTAL_BYTES = 1 << 20
 #: How long the launcher may take to report (the container may be very busy).
 _START_TIMEOUT = 60.0
 
@@ -58,13 +62,16 @@ class DockerTransport(Transport):
     async def start(self, spec: LaunchSpec) -> RawProcess:
         tag = f"sandlot-{secrets.token_hex(8)}"
         tty = spec.pty is not None
+        cmd = self._command(spec, tag)
+        env = [f"{k}={v}" for k, v in spec.env.items()]
+        check_command_line([*cmd, *env])
         config: dict[str, object] = {
-            "Cmd": self._command(spec, tag),
+            "Cmd": cmd,
             "AttachStdin": spec.stdin or tty,
             "AttachStdout": True,
             "AttachStderr": True,
             "Tty": tty,
-            "Env": [f"{k}={v}" for k, v in spec.env.items()],
+            "Env": env,
         }
         if self._engine.options.user is not None:
             config["User"] = self._engine.options.user
@@ -95,6 +102,22 @@ class DockerTransport(Transport):
 
     async def aclose(self) -> None:
         await self._engine.aclose()
+
+
+def check_command_line(strings: list[str]) -> None:
+    """Refuse, before anything is sent, what exec in the container would refuse (E2BIG)."""
+    sizes = [len(s.encode()) for s in strings]
+    if max(sizes) > MAX_ARG_BYTES:
+        raise command_line_too_large(
+            f"{max(sizes)} bytes in one argument or environment string, over Linux's "
+            f"limit of {MAX_ARG_BYTES} bytes for one"
+        )
+    if sum(sizes) > MAX_TOTAL_BYTES:
+        raise command_line_too_large(
+            f"{sum(sizes)} bytes of arguments and environment in all, over sandlot's limit "
+            f"of {MAX_TOTAL_BYTES} for Docker (exec's limit, ARG_MAX, is usually 2 MiB "
+            f"including the container's own environment; one argument holds {MAX_ARG_BYTES})"
+        )
 
 
 async def connect(url: SandboxURL, options: DockerOptions) -> DockerTransport:

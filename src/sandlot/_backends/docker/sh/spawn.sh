@@ -16,7 +16,19 @@ shift 3
 case $sandlot_flags in *c*) check_cwd "$sandlot_cwd" ;; esac
 check_command "$1"
 command -v setsid >/dev/null 2>&1 || { report nosetup setsid; exit 126; }
-exec 3<&0 4>&1
+# The command's output goes through FIFOs to two relays (`cat`): the Engine ends an exec's
+# stream 2 s after its process (this shell) exits, even while children of the command
+# still write, so this shell ends only once no process holds the output (the relays end).
+# Without a writable TMPDIR the command writes to the stream itself.
+f="${TMPDIR:-/tmp}/$sandlot_tag"
+exec 3<&0 4>&1 5>&2
+r=''
+if mkfifo -m 600 "$f.o" "$f.e" 2>/dev/null; then
+  cat <"$f.o" >&4 3<&- & r=$!
+  cat <"$f.e" >&5 3<&- & r="$r $!"
+  exec 4>"$f.o" 5>"$f.e"
+  rm -f "$f.o" "$f.e" &
+fi
 # The holder prints the command's pid, then becomes `sleep` with no stream of ours open,
 # which ends this command substitution. The command waits for that: a shell reaps.
 sandlot_p=$( (
@@ -28,12 +40,13 @@ sandlot_p=$( (
     # report's format is checks.sh's; this new shell does not have it.)
     # shellcheck disable=SC2016
     exec setsid sh -c 'printf "\036%s:ok:%s\n" "$0" $$ >&2; exec "$@"' "$sandlot_tag" "$@"
-  ) <&3 >&4 3<&- 4>&- &
+  ) <&3 >&4 2>&5 3<&- 4>&- 5>&- &
   echo $!
   # The exec stream must not stay open in it: its stdin too.
   # shellcheck disable=SC2217
-  exec sleep 2147483647 </dev/null >/dev/null 2>&1 3<&- 4>&-
+  exec sleep 2147483647 </dev/null >/dev/null 2>&1 3<&- 4>&- 5>&-
 ) & )
+# Fd 5 stays open here: the exit report follows the command's stderr (and its ok report).
 exec 3<&- 4>&- </dev/null
 t=0
 while :; do
@@ -48,7 +61,11 @@ while :; do
   sleep $t
 done
 [ -n "${h:-}" ] && kill -9 "$h" 2>/dev/null
+sandlot_fd=5
 report x "$w"
+exec 5>&-
+# shellcheck disable=SC2086
+[ -z "$r" ] || wait $r
 [ -n "$w" ] || exit 255
 if [ $((w & 127)) -eq 0 ]; then exit $((w >> 8)); fi
 exit $((128 + (w & 127)))
