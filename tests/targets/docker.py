@@ -160,17 +160,19 @@ def dockerd() -> Iterator[Dockerd]:
         "--storage-driver=vfs",
     ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=infrastructure_env()
-        )
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=infrastructure_env())
     try:
         _wait_for(sock, proc, log)
         d = Dockerd(tmp, sock, "", proc.pid)
         d.api(
             "POST",
             "/images/create",
-            params={"fromSrc": "-", "repo": IMAGE.split(":")[0], "tag": "latest",
-                    "changes": "ENV PATH=/bin"},
+            params={
+                "fromSrc": "-",
+                "repo": IMAGE.split(":")[0],
+                "tag": "latest",
+                "changes": "ENV PATH=/bin",
+            },
             content=busybox_rootfs(),
             headers={"Content-Type": "application/x-tar"},
         )
@@ -195,8 +197,9 @@ def dockerd() -> Iterator[Dockerd]:
             proc.kill()
             proc.wait()
         # vfs leaves container layers behind; runc may leave mounts: unmount, then remove.
-        subprocess.run(["sh", "-c", f"grep -o ' {tmp}[^ ]*' /proc/mounts | xargs -r umount -l"],
-                       check=False)
+        subprocess.run(
+            ["sh", "-c", f"grep -o ' {tmp}[^ ]*' /proc/mounts | xargs -r umount -l"], check=False
+        )
         shutil.rmtree(tmp, ignore_errors=True)
 
 

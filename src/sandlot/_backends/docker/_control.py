@@ -57,9 +57,9 @@ async def create_container(
         "Labels": dict(labels or {}),
         "HostConfig": {"Init": True, "NetworkMode": network},
     }
-    from ._engine import container_path
-
     engine = _engine(opts)
+    from ._engine import container_path  # after _engine(): it checks the extra
+
     try:
         params = {"name": name} if name else None
         response = await engine.request(
@@ -82,9 +82,9 @@ async def create_container(
 async def _call(
     ident: str, options: DockerOptions | None, method: str, tail: str, params: dict[str, str]
 ) -> None:
-    from ._engine import container_path
-
     engine = _engine(options)
+    from ._engine import container_path  # after _engine(): it checks the extra
+
     try:
         await engine.request(method, container_path(ident, tail), params=params, what=ident)
     finally:

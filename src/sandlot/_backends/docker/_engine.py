@@ -36,7 +36,9 @@ API_VERSION = "1.41"
 _UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 
 
-def _transport(options: DockerOptions, limits: httpx.Limits) -> tuple[httpx.AsyncHTTPTransport, str]:
+def _transport(
+    options: DockerOptions, limits: httpx.Limits
+) -> tuple[httpx.AsyncHTTPTransport, str]:
     """The httpx transport for ``options.host`` and the base URL to use with it."""
     host = options.host
     scheme, sep, rest = host.partition("://")

@@ -80,9 +80,7 @@ class DockerTransport(Transport):
             exec_id = await self._engine.create_exec(self.container_id, config)
             stack = contextlib.AsyncExitStack()
             stream = await stack.enter_async_context(self._engine.start_exec(exec_id, tty))
-            proc = DockerProcess(
-                self._engine, self.container_id, exec_id, stream, spec, tag, stack
-            )
+            proc = DockerProcess(self._engine, self.container_id, exec_id, stream, spec, tag, stack)
             try:
                 with anyio.fail_after(_START_TIMEOUT):
                     await proc.wait_report()
