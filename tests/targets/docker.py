@@ -74,8 +74,15 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+#: GNU tools in the image instead of busybox's applets. busybox's `head -c N` reads past
+#: N bytes from a pipe, so the jobs' log cap (tests/jobs, on every target) cannot tell a
+#: stream that was cut from one that fit: a limit of the jobs wrapper on busybox userlands.
+GNU_TOOLS = ("head",)
+
+
 def busybox_rootfs() -> bytes:
-    """A tar of a tiny root filesystem: busybox (and its libraries), passwd and group."""
+    """A tar of a tiny root filesystem: busybox and a few GNU tools (with their
+    libraries), passwd and group."""
     busybox = shutil.which("busybox")
     assert busybox is not None
     buf = io.BytesIO()
@@ -97,13 +104,20 @@ def busybox_rootfs() -> bytes:
         with open(busybox, "rb") as f:
             add_file("bin/busybox", f.read(), 0o755)
         applets = subprocess.run([busybox, "--list"], capture_output=True, check=True).stdout
+        binaries = [busybox]
+        for tool in GNU_TOOLS:
+            path = shutil.which(tool, path="/usr/bin:/bin")
+            assert path is not None
+            binaries.append(path)
+            with open(path, "rb") as f:
+                add_file(f"bin/{tool}", f.read(), 0o755)
         for applet in applets.decode().split():
-            if applet != "busybox":
+            if applet != "busybox" and applet not in GNU_TOOLS:
                 info = tarfile.TarInfo(f"bin/{applet}")
                 info.type, info.linkname = tarfile.SYMTYPE, "busybox"
                 tar.addfile(info)
-        # A dynamically linked busybox needs its libraries (ldd names them).
-        ldd = subprocess.run(["ldd", busybox], capture_output=True, check=False).stdout.decode()
+        # Dynamically linked binaries need their libraries (ldd names them).
+        ldd = subprocess.run(["ldd", *binaries], capture_output=True, check=False).stdout.decode()
         seen: set[str] = set()
         for word in ldd.split():
             if word.startswith("/") and os.path.exists(word) and word not in seen:
