@@ -32,7 +32,7 @@ from sandlot.backends import LaunchSpec, RawProcess
 
 from . import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env
 
-__all__ = ["Dockerd", "dockerd", "target_docker"]
+__all__ = ["Dockerd", "dockerd", "private_dockerd", "target_docker"]
 TARGETS = ["target_docker"]
 
 DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
@@ -136,6 +136,7 @@ def busybox_rootfs() -> bytes:
 
 
 def _wait_for(path: str, proc: subprocess.Popen[bytes], log: str) -> None:
+    """Until dockerd answers on ``path``; fails with the end of its log if it does not."""
     import httpx
 
     deadline = time.monotonic() + 60
@@ -148,17 +149,13 @@ def _wait_for(path: str, proc: subprocess.Popen[bytes], log: str) -> None:
                         return
         time.sleep(0.05)  # dockerd says it is up only by answering
     with open(log) as f:
-        pytest.fail(f"dockerd did not start: {f.read()[-3000:]}")
+        raise RuntimeError(f"dockerd did not start: {f.read()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def dockerd() -> Iterator[Dockerd]:
-    if not os.path.exists(DOCKERD):
-        _unavailable(f"{DOCKERD} is not installed (Debian package docker.io)")
-    if not shutil.which("busybox"):
-        _unavailable("busybox is not installed (the test image is built from it)")
-    if os.geteuid() != 0:
-        _unavailable("the dockerd fixture needs root")
+@contextlib.contextmanager
+def private_dockerd() -> Iterator[Dockerd]:
+    """Start dockerd on a private socket and data root, import the test image, run one
+    container; stop and remove everything at the end."""
     tmp = tempfile.mkdtemp(prefix="sandlot-dockerd-")
     sock = os.path.join(tmp, "docker.sock")
     log = os.path.join(tmp, "dockerd.log")
@@ -178,15 +175,11 @@ def dockerd() -> Iterator[Dockerd]:
     try:
         _wait_for(sock, proc, log)
         d = Dockerd(tmp, sock, "", proc.pid)
+        repo, tag = IMAGE.split(":")
         d.api(
             "POST",
             "/images/create",
-            params={
-                "fromSrc": "-",
-                "repo": IMAGE.split(":")[0],
-                "tag": "latest",
-                "changes": "ENV PATH=/bin",
-            },
+            params={"fromSrc": "-", "repo": repo, "tag": tag, "changes": "ENV PATH=/bin"},
             content=busybox_rootfs(),
             headers={"Content-Type": "application/x-tar"},
         )
@@ -210,11 +203,24 @@ def dockerd() -> Iterator[Dockerd]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        # vfs leaves container layers behind; runc may leave mounts: unmount, then remove.
+        # runc may leave mounts under the data root: unmount them, then remove it.
         subprocess.run(
-            ["sh", "-c", f"grep -o ' {tmp}[^ ]*' /proc/mounts | xargs -r umount -l"], check=False
+            ["sh", "-c", f"grep -o ' {tmp}[^ ]*' /proc/mounts | xargs -r umount -l"],
+            check=False,
         )
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dockerd() -> Iterator[Dockerd]:
+    if not os.path.exists(DOCKERD):
+        _unavailable(f"{DOCKERD} is not installed (Debian package docker.io)")
+    if not shutil.which("busybox"):
+        _unavailable("busybox is not installed (the test image is built from it)")
+    if os.geteuid() != 0:
+        _unavailable("the dockerd fixture needs root")
+    with private_dockerd() as d:
+        yield d
 
 
 class TaggedTransport(DockerTransport):
