@@ -259,3 +259,19 @@ def test_the_command_line_reports_exit_codes_and_errors(dockerd: Dockerd) -> Non
     )
     assert r.returncode != 0 and r.stderr.count(b"\n") == 1, r.stderr
     assert b"no Docker container 'nope-xyz'" in r.stderr
+
+
+async def test_tls_errors_never_name_the_key(tmp_path: Path) -> None:
+    key = tmp_path / "secret-key.pem"
+    key.write_text("not a key")
+    opts = sandlot.docker.DockerOptions(
+        host="tcp://127.0.0.1:1",
+        tls=True,
+        ca_cert=None,
+        client_cert=str(tmp_path / "cert.pem"),
+        client_key=str(key),
+    )
+    with pytest.raises(sandlot.ConnectionFailed, match="cannot load the Docker TLS") as info:
+        async with sandlot.open_sandbox("docker://x", docker=opts):
+            pass
+    assert "secret-key" not in str(info.value) and "secret-key" not in repr(opts)

@@ -1,4 +1,5 @@
-"""The Docker backend's parsers, without I/O: the Engine's frames and the exit report."""
+"""The Docker backend without I/O: the Engine's frames, the exit report, and a process fed
+from a replayed connection."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import struct
 
 import pytest
 
+import sandlot
 from sandlot._backends.docker._demux import STDERR, STDOUT, Demuxer, FrameError
 from sandlot._backends.docker._report import ExitReport
 
@@ -77,3 +79,44 @@ def test_an_empty_status_is_reported_as_unknown() -> None:
     assert r.feed(b"x\x1esandlot-0123abcd:x:\r\n") == b"x"
     assert r.status == ""
     assert r.feed(LINE) == LINE  # once found, the rest is output
+
+
+class FakeStream:
+    """An exec connection that replays ``chunks`` (then EOF)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    async def read(self) -> bytes:
+        import anyio
+
+        await anyio.lowlevel.checkpoint()
+        return self.chunks.pop(0) if self.chunks else b""
+
+    async def write(self, data: bytes) -> None:
+        raise AssertionError("nothing is written")
+
+    def write_eof(self) -> None:
+        pass
+
+
+async def test_output_before_the_report_does_not_block_the_start() -> None:
+    # The command's stdout and the launcher's report come through different relays: a
+    # full buffer of stdout may come first, before anyone could read it.
+    import contextlib
+
+    import anyio
+
+    from sandlot._backends.docker._process import DockerProcess
+    from sandlot.backends import LaunchSpec
+
+    flood = [frame(STDOUT, b"x" * 65536) for _ in range(40)]  # 2.5 MiB
+    report = frame(STDERR, b"\x1e" + TAG.encode() + b":ok:42\n")
+    stream = FakeStream([*flood, report, frame(STDERR, LINE)])
+    spec = LaunchSpec(("cat",))
+    proc = DockerProcess(None, "c", "e", stream, spec, TAG, contextlib.AsyncExitStack())  # type: ignore[arg-type]
+    with anyio.fail_after(5):
+        await proc.wait_report()
+    assert proc.failure is None and proc._pgid == 42
+    assert len(await proc.stdout.receive(10 << 20)) == 40 * 65536
+    assert await proc.wait() == sandlot.ExitStatus(code=143)

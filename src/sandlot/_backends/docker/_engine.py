@@ -55,8 +55,12 @@ def _transport(
             verify = ssl.create_default_context(cafile=options.ca_cert)
             if options.client_cert is not None:
                 verify.load_cert_chain(options.client_cert, options.client_key)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConnectionFailed(f"cannot load the Docker TLS certificates: {exc}") from None
+        except ssl.SSLError as exc:  # not str(exc) here nor below: it names the key's file
+            reason = str(exc.reason or "not a certificate or key")
+            raise ConnectionFailed(f"cannot load the Docker TLS certificates: {reason}") from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConnectionFailed(f"cannot load the Docker TLS certificates: {reason}") from None
     base = f"{'https' if tls else 'http'}://{rest}"
     return httpx.AsyncHTTPTransport(verify=verify, limits=limits), base
 

@@ -112,9 +112,10 @@ class DockerProcess(RawProcess):
             for k, buf in self._bufs.items()
         )
 
-    async def _pull(self, key: int | None) -> None:
-        """Read once from the connection (or wait for whoever does) and file the bytes."""
-        if self._pulling or self._blocked(key):
+    async def _pull(self, key: int | None, *, unbounded: bool = False) -> None:
+        """Read once from the connection (or wait for whoever does) and file the bytes;
+        ``unbounded``: even past a full buffer (only until the launcher's report)."""
+        if self._pulling or (self._blocked(key) and not unbounded):
             await self._changed.wait()
             return
         self._pulling = True
@@ -229,8 +230,10 @@ class DockerProcess(RawProcess):
 
     async def wait_report(self) -> None:
         """Read until the launcher's report (or its failure) came."""
+        # Unbounded: the command's stdout may come first (another relay), and nobody can
+        # read it before the process is handed over.
         while not self._report.done and not self._eof:
-            await self._pull(None)
+            await self._pull(None, unbounded=True)
         if self._error is not None:
             raise self._error
 
