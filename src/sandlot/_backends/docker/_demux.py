@@ -29,7 +29,8 @@ class Demuxer:
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         """Add bytes; return the payload pieces now known, in order (a frame's payload
-        may come in several pieces: nothing is held back waiting for its end)."""
+        may come in several pieces: nothing is held back waiting for its end; empty
+        frames give nothing)."""
         out: list[tuple[int, bytes]] = []
         view = memoryview(data)
         while view:
@@ -37,7 +38,7 @@ class Demuxer:
                 take = view[: self._left]
                 self._left -= len(take)
                 view = view[len(take) :]
-                self._emit(out, bytes(take))
+                out.append((self._stream, bytes(take)))
                 continue
             need = _HEADER.size - len(self._buf)
             self._buf += view[:need]
@@ -55,9 +56,3 @@ class Demuxer:
         """The stream ended: fine only between frames."""
         if self._buf or self._left:
             raise FrameError("the stream ended inside a frame")
-
-    def _emit(self, out: list[tuple[int, bytes]], payload: bytes) -> None:
-        if out and out[-1][0] == self._stream:
-            out[-1] = (self._stream, out[-1][1] + payload)
-        else:
-            out.append((self._stream, payload))

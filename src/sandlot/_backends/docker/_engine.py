@@ -103,9 +103,9 @@ class ExecStream:
         self._write_lock = anyio.Lock()
 
     async def read(self) -> bytes:
-        """Up to 64 KiB; ``b""`` at the end. Cancelling it loses nothing."""
+        """Up to 256 KiB; ``b""`` at the end. Cancelling it loses nothing."""
         try:
-            data: bytes = await self._stream.read(65536)
+            data: bytes = await self._stream.read(1 << 18)
         except httpx.TransportError as exc:
             raise ConnectionLost(f"lost the Docker exec stream: {_reason(exc)}") from None
         except OSError as exc:

@@ -8,6 +8,7 @@ stays bounded and a slow reader slows the process.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import signal as _signal
 
@@ -28,6 +29,45 @@ __all__ = ["DockerProcess"]
 #: Output buffered per stream before reading stops.
 _BUFFER_LIMIT = 1 << 20
 _MAX_PREAMBLE = 64 * 1024
+
+
+class _Buffer:
+    """One stream's output: the chunks as they came (no copy unless a read splits one)."""
+
+    def __init__(self) -> None:
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def append(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.size += len(data)
+
+    def take(self, max_bytes: int) -> bytes:
+        chunks = self.chunks
+        first = chunks.popleft()
+        if len(first) > max_bytes:
+            chunks.appendleft(first[max_bytes:])
+            first = first[:max_bytes]
+        elif chunks and len(first) < max_bytes:
+            parts = [first]
+            room = max_bytes - len(first)
+            while chunks and room > 0:
+                c = chunks.popleft()
+                if len(c) > room:
+                    chunks.appendleft(c[room:])
+                    c = c[:room]
+                parts.append(c)
+                room -= len(c)
+            first = b"".join(parts)
+        self.size -= len(first)
+        return first
+
+    def clear(self) -> None:
+        self.chunks.clear()
+        self.size = 0
 
 
 class _Output(ByteReceiveStream):
@@ -85,7 +125,7 @@ class DockerProcess(RawProcess):
         self._demux = Demuxer()
         self._report = Parser(nonce=tag.removeprefix("sandlot-"), max_preamble=_MAX_PREAMBLE)
         self._exit_report = ExitReport(tag)
-        self._bufs: dict[int, bytearray] = {STDOUT: bytearray(), STDERR: bytearray()}
+        self._bufs = {STDOUT: _Buffer(), STDERR: _Buffer()}
         self._dropped: set[int] = set()
         self._eof = False
         self._error: SandlotError | None = None
@@ -136,7 +176,7 @@ class DockerProcess(RawProcess):
 
     def _put(self, key: int, data: bytes) -> None:
         if data and key not in self._dropped:
-            self._bufs[key] += data
+            self._bufs[key].append(data)
 
     def _dispatch(self, data: bytes) -> None:
         if self.tty:
@@ -212,8 +252,7 @@ class DockerProcess(RawProcess):
                 raise anyio.ClosedResourceError
             buf = self._bufs[key]
             if buf:
-                data = bytes(buf[:max_bytes])
-                del buf[:max_bytes]
+                data = buf.take(max_bytes)
                 self._notify()
                 await anyio.lowlevel.cancel_shielded_checkpoint()
                 return data
