@@ -48,12 +48,15 @@ sandlot_p=$( (
 ) & )
 # Fd 5 stays open here: the exit report follows the command's stderr (and its ok report).
 exec 3<&- 4>&- </dev/null
-t=0
+# Until the command is a zombie: first without forking (a short command ends within a
+# few hundred reads, and a `sleep` costs a fork and an exec), then backing off to 0.1 s.
+t=0 n=0
 while :; do
   if ! read -r s <"/proc/$sandlot_p/stat"; then w=''; break; fi
   # shellcheck disable=SC2086
   set -- ${s##*) }
   if [ "$1" = Z ]; then h=$2; eval "w=\${50}"; break; fi
+  if [ $n -lt 300 ]; then n=$((n + 1)); continue; fi
   case $t in
     0) t=0.001 ;; 0.001) t=0.002 ;; 0.002) t=0.005 ;; 0.005) t=0.01 ;; 0.01) t=0.02 ;;
     0.02) t=0.05 ;; *) t=0.1 ;;
