@@ -72,9 +72,15 @@ def container_path(container: str, tail: str = "") -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    for e in (exc, exc.__cause__, exc.__context__):
+    """The OS's words for the error under ``exc`` (httpx wraps httpcore's, which wraps
+    the OSError), else the error's own."""
+    e: BaseException | None = exc
+    for _ in range(5):
+        if e is None:
+            break
         if isinstance(e, OSError) and e.strerror:
             return e.strerror
+        e = e.__cause__ or e.__context__
     return str(exc) or type(exc).__name__
 
 
