@@ -278,3 +278,14 @@ async def test_tls_errors_never_name_the_key(tmp_path: Path) -> None:
         async with sandlot.open_sandbox("docker://x", docker=opts):
             pass
     assert "secret-key" not in str(info.value) and "secret-key" not in repr(opts)
+
+
+async def test_a_path_in_env_is_the_command_s_not_the_launcher_s(sb: sandlot.Sandbox) -> None:
+    # The launcher's own tools (setsid, mkfifo, cat, sleep) come from the container's PATH.
+    r = await sb.exec("sh", ["-c", 'echo "$PATH:${SANDLOT_PATH-unset}"'], env={"PATH": "/bin:/x"})
+    assert (r.stdout, r.exit.code) == (b"/bin:/x:unset\n", 0)
+    with pytest.raises(sandlot.CommandNotFound, match="'ls'"):
+        await sb.exec("ls", env={"PATH": "/nonexistent"})
+    assert (await sb.exec("/bin/ls", ["/"], env={"PATH": "/nonexistent"})).exit.code == 0
+    async with sb.pty("sh", ["-c", 'echo "$PATH"'], env={"PATH": "/bin:/y"}) as t:
+        assert await t.output.read_all() == b"/bin:/y\r\n"

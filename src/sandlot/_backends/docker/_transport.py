@@ -19,6 +19,8 @@ from ._process import DockerProcess
 
 __all__ = ["DockerTransport", "connect"]
 
+#: The PATH of a container whose configuration sets none (Docker's own default).
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: All arguments and environment strings of one command together: half of Linux's usual
 #: ARG_MAX, leaving room for the container's own environment.
 MAX_TOTAL_BYTES = 1 << 20
@@ -32,10 +34,12 @@ class DockerTransport(Transport):
     name = "docker"
     capabilities = backend.capabilities
 
-    def __init__(self, engine: Engine, container: str) -> None:
+    def __init__(self, engine: Engine, container: str, path: str = DEFAULT_PATH) -> None:
         self._engine = engine
         #: The container's full id.
         self.container_id = container
+        #: The container's PATH, for the launcher's own tools.
+        self._path = path
 
     @classmethod
     async def open(cls, container: str, options: DockerOptions) -> DockerTransport:
@@ -49,10 +53,12 @@ class DockerTransport(Transport):
         except BaseException:
             await engine.aclose()
             raise
-        return cls(engine, str(info["Id"]))
+        env = info.get("Config", {}).get("Env") or []
+        paths = [e.removeprefix("PATH=") for e in env if e.startswith("PATH=")]
+        return cls(engine, str(info["Id"]), paths[0] if paths else DEFAULT_PATH)
 
     def _command(self, spec: LaunchSpec, tag: str) -> list[str]:
-        flags = "c" if spec.cwd is not None else ""
+        flags = ("c" if spec.cwd is not None else "") + ("p" if "PATH" in spec.env else "")
         if spec.pty is not None:
             head = [tag, flags, spec.cwd or "", str(spec.pty.rows), str(spec.pty.cols)]
             return ["sh", "-c", load("pty", __package__), "sandlot", *head, *spec.argv]
@@ -63,7 +69,10 @@ class DockerTransport(Transport):
         tag = f"sandlot-{secrets.token_hex(8)}"
         tty = spec.pty is not None
         cmd = self._command(spec, tag)
-        env = [f"{k}={v}" for k, v in spec.env.items()]
+        env = [f"{k}={v}" for k, v in spec.env.items() if k != "PATH"]
+        if "PATH" in spec.env:
+            # The launcher's tools come from the container's PATH; the command gets its own.
+            env += [f"PATH={self._path}", f"SANDLOT_PATH={spec.env['PATH']}"]
         check_command_line([*cmd, *env])
         config: dict[str, object] = {
             "Cmd": cmd,

@@ -2,7 +2,9 @@
 # Docker's spawn launcher (an exec without a tty): the shared checks and report
 # (sandlot/_launcher/sh/checks.sh), and the command's real wait status. Run as
 #   set -- TAG FLAGS CWD ARGV...
-# TAG is the report's tag (`sandlot-NONCE`); FLAGS holds `c` (change to CWD first).
+# TAG is the report's tag (`sandlot-NONCE`); FLAGS holds `c` (change to CWD first) and
+# `p`: the command's PATH is in $SANDLOT_PATH (this script's tools come from the
+# container's PATH, the command's lookup and environment from the caller's).
 # The Engine reports a signal as exit code 128+N, like `exit 128+N`: so the command's
 # parent is a holder that never reaps it (it becomes `sleep`), and this shell reads the
 # raw wait status from /proc/PID/stat (field 52) once the command is a zombie. Reports
@@ -14,7 +16,10 @@ sandlot_tag=$1 sandlot_fd=2
 sandlot_flags=$2 sandlot_cwd=$3
 shift 3
 case $sandlot_flags in *c*) check_cwd "$sandlot_cwd" ;; esac
-check_command "$1"
+case $sandlot_flags in
+  *p*) (PATH=$SANDLOT_PATH && check_command "$1") || exit ;;
+  *) check_command "$1" ;;
+esac
 command -v setsid >/dev/null 2>&1 || { report nosetup setsid; exit 126; }
 # The command's output goes through FIFOs to two relays (`cat`): the Engine ends an exec's
 # stream 2 s after its process (this shell) exits, even while children of the command
@@ -39,7 +44,9 @@ sandlot_p=$( (
     # The report, from the command's own session: setsid leaves it the leader. (The
     # report's format is checks.sh's; this new shell does not have it.)
     # shellcheck disable=SC2016
-    exec setsid sh -c 'printf "\036%s:ok:%s\n" "$0" $$ >&2; exec "$@"' "$sandlot_tag" "$@"
+    exec setsid sh -c 'printf "\036%s:ok:%s\n" "$0" $$ >&2
+if [ -n "${SANDLOT_PATH+x}" ]; then PATH=$SANDLOT_PATH; unset SANDLOT_PATH; fi
+exec "$@"' "$sandlot_tag" "$@"
   ) <&3 >&4 2>&5 3<&- 4>&- 5>&- &
   echo $!
   # The exec stream must not stay open in it: its stdin too.
