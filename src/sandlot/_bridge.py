@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
 import sniffio
 
 T = TypeVar("T")
+
+logger = logging.getLogger("sandlot")
 
 #: After cancelling a call, how long to wait for the library to wind it down. asyncio
 #: code stops at its next await; this only bounds a call stuck where it cannot.
@@ -30,6 +34,8 @@ class AsyncioBridge:
         self.native = sniffio.current_async_library() == "asyncio"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        #: Loop side: calls given up on and their disposers, still running.
+        self._abandoned: set[asyncio.Future[Any]] = set()
         if self.native:
             self._loop = asyncio.get_running_loop()
 
@@ -72,6 +78,75 @@ class AsyncioBridge:
             raise
         return fut.result()
 
+    async def call_or_abandon(
+        self,
+        fn: Callable[..., Coroutine[Any, Any, T]],
+        *args: Any,
+        abandon: Callable[[], Awaitable[object]],
+    ) -> T:
+        """``await fn(*args)`` on the library's loop, where it is never cancelled: a call
+        that may start something only its result can stop (a remote process).
+
+        A cancelled caller does not wait for it: the cancellation propagates at once, the
+        call runs on to its end on the loop, and ``abandon()`` then runs there to dispose
+        of whatever it made, whatever its outcome. The call's own errors reach the caller
+        as they are; a cancellation (or any other BaseException) means it was abandoned.
+        """
+        if self.native:
+            task = asyncio.ensure_future(fn(*args))
+            try:
+                await asyncio.wait({task})  # cancellable, and does not cancel ``task``
+            except BaseException:
+                self._abandon(task, abandon)
+                raise
+            return task.result()
+        import trio
+
+        fut: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(fn(*args), self.loop)
+        done = trio.Event()
+        token = trio.lowlevel.current_trio_token()
+
+        def wake(_: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the caller's run has ended
+                token.run_sync_soon(done.set)
+
+        fut.add_done_callback(wake)
+        try:
+            await done.wait()
+        except BaseException:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing runs
+                self.loop.call_soon_threadsafe(self._abandon, fut, abandon)
+            raise
+        return fut.result()
+
+    def _abandon(
+        self,
+        fut: asyncio.Future[Any] | concurrent.futures.Future[Any],
+        abandon: Callable[[], Awaitable[object]],
+    ) -> None:
+        """(loop side) Run ``abandon()`` once ``fut`` is done (its outcome is dropped)."""
+
+        async def dispose() -> None:
+            try:
+                await abandon()
+            except Exception as exc:
+                logger.debug("disposing of an abandoned call failed: %r", exc)
+
+        def finished(f: asyncio.Future[Any] | concurrent.futures.Future[Any]) -> None:
+            if not f.cancelled():
+                f.exception()  # retrieved: nobody else will
+            self._keep(asyncio.ensure_future(dispose(), loop=self.loop))
+
+        if isinstance(fut, asyncio.Future):
+            self._keep(fut)
+        # A run_coroutine_threadsafe future completes on this loop's thread.
+        fut.add_done_callback(finished)
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        """(loop side) Hold ``task`` until it is done, so aclose() can end it."""
+        self._abandoned.add(task)
+        task.add_done_callback(self._abandoned.discard)
+
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Schedule a plain callback on the library's loop (fire and forget)."""
         if self.native:
@@ -96,17 +171,27 @@ class AsyncioBridge:
         return trio.lowlevel.current_trio_token()
 
     async def aclose(self) -> None:
-        """Stop the loop thread, if one was started."""
-        if self.native or self._loop is None or self._thread is None:
+        """Stop the loop thread, if one was started; end abandoned calls still running."""
+        if self.native:
+            with anyio.CancelScope(shield=True):
+                for _ in range(2):  # an abandoned call ends, then its disposer
+                    if not (pending := list(self._abandoned)):
+                        break
+                    for task in pending:
+                        task.cancel()
+                    await asyncio.wait(pending, timeout=_CANCEL_WAIT)
+            return
+        if self._loop is None or self._thread is None:
             return
         loop, thread = self._loop, self._thread
         self._loop = self._thread = None
 
         async def cancel_all() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for _ in range(2):  # an abandoned call ends, then its disposer
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
         fut = asyncio.run_coroutine_threadsafe(cancel_all(), loop)
         await anyio.to_thread.run_sync(lambda: fut.result(timeout=5))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import signal
 
 import anyio
@@ -58,17 +57,31 @@ async def _feed(stdin: ByteSendStream, data: bytes | None) -> None:
         pass  # the process exited without reading all its input, as subprocess.run allows
 
 
+def timed_out_at_start(argv: tuple[str, ...]) -> ExecResult:
+    """The result of an exec whose deadline passed while its process was starting (the
+    transport stops whatever started): killed by the SIGKILL sandlot ordered."""
+    return ExecResult(
+        argv=argv,
+        exit=ExitStatus(signal=signal.SIGKILL),
+        stdout=b"",
+        stderr=b"",
+        timed_out=True,
+        stdout_truncated=False,
+        stderr_truncated=False,
+    )
+
+
 async def run_exec(
     raw: RawProcess,
     argv: tuple[str, ...],
     *,
     input: bytes | None,
-    timeout: float | None,
+    deadline: float,
     max_output_bytes: int | None,
     reaper: Reaper,
 ) -> ExecResult:
-    # One deadline for everything that waits on the host, the start and the EOF included.
-    deadline = anyio.current_time() + (math.inf if timeout is None else timeout)
+    """Run a started process to its end, or kill it at ``deadline`` (the exec's, which
+    also covers the start, the launch report and the EOF on stdin)."""
     out = _Collector(max_output_bytes)
     err = _Collector(max_output_bytes)
     status: ExitStatus | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from os import PathLike
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import anyio
 
 from ._errors import NotSupported
-from ._exec import run_exec
+from ._exec import run_exec, timed_out_at_start
 from ._process import CLOSE_WAIT, Process, Reaper, Terminal, _Running, release
 from ._records import Capabilities, ExecResult, TerminalSize
 from ._transport import LaunchSpec, RawProcess, Transport
@@ -126,10 +127,22 @@ class Sandbox:
         if data and not self.capabilities.stdin_eof:
             # The input is followed by EOF; without it the command could wait forever.
             raise NotSupported(self.backend, "exec with input", "it cannot send EOF on stdin")
-        raw = await self._start(spec)
+        # One deadline for everything that waits on the host, the start included (a start
+        # under way when the server freezes is abandoned: see Transport.start).
+        deadline = anyio.current_time() + (math.inf if limit is None else limit)
+        with anyio.CancelScope(deadline=deadline) as starting:
+            raw = await self._start(spec)
+        if starting.cancelled_caught:
+            timed_out = timed_out_at_start(spec.argv)
+            return timed_out.check() if check else timed_out
         try:
             result = await run_exec(
-                raw, spec.argv, input=data, timeout=limit, max_output_bytes=cap, reaper=self._reaper
+                raw,
+                spec.argv,
+                input=data,
+                deadline=deadline,
+                max_output_bytes=cap,
+                reaper=self._reaper,
             )
         except BaseException:
             # Cancelled or failed: sweep the group, even if the leader has exited. Not after

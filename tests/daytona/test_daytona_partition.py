@@ -5,9 +5,12 @@ notices the silence and fails with ConnectionLost."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import signal
 import threading
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 
 import daytona_server
 import sandlot
-from sandlot._backends.daytona import _session
+from sandlot._backends.daytona import _pty, _session
 from targets import LEAK_TAG, LEAK_TAG_VAR, infrastructure_env
 from targets.daytona import options
 
@@ -113,3 +116,66 @@ async def test_an_idle_log_stream_detects_a_frozen_server(monkeypatch: pytest.Mo
                     await proc.exit
                 assert anyio.current_time() - started < 0.5 * 2 + 1.0
                 await proc.aclose()  # bounded
+
+
+def group_gone(pgid: int) -> bool:
+    """The stand-in runs commands on this machine (and reaps them)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("kind", ["exec", "pty"])
+async def test_a_start_under_way_when_the_server_freezes_ends_at_the_deadline(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start is not shielded past the caller's deadline (it used to wait up to the
+    60 s launch bound); once the server answers again, the process it started is stopped."""
+    caplog.set_level(logging.INFO, logger="sandlot")
+    token = f"sandlot-abandoned-{uuid.uuid4().hex}"
+    async with own_server() as (server, sb):
+        with anyio.fail_after(30):
+            with frozen(server):
+                started = anyio.current_time()
+                if kind == "exec":
+                    with anyio.fail_after(3):
+                        r = await sb.exec("sh", ["-c", "exec sleep 60", token], timeout=2)
+                    assert r.timed_out and r.exit == sandlot.ExitStatus(signal=signal.SIGKILL)
+                else:
+                    with pytest.raises(TimeoutError), anyio.fail_after(2):
+                        async with sb.pty("sh", ["-c", "exec sleep 60", token]):
+                            pass
+                returned = anyio.current_time() - started
+            assert returned < 2 + 1.0, returned
+
+            def stopped() -> int | None:
+                for record in caplog.records:
+                    text = record.getMessage()
+                    if token in text and "gave up" in text:
+                        found = re.search(r"process group (\d+)", text)
+                        assert found, text
+                        return int(found.group(1))
+                return None
+
+            await until(lambda: stopped() is not None)
+            pgid = stopped()
+            assert pgid is not None
+            await until(lambda: group_gone(pgid))
+
+
+async def test_an_idle_pty_detects_a_frozen_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_pty, "_IDLE_PROBE", 0.5, raising=False)
+    async with own_server() as (server, sb):
+        with anyio.fail_after(30):
+            term = await sb.pty("sh", ["-c", "echo up; exec sleep 60"])
+            assert await term.output.receive() == b"up\r\n"
+            await anyio.sleep(1.2)  # idle, and probed: a live server answers
+            assert term.returncode is None
+            with frozen(server):
+                started = anyio.current_time()
+                with pytest.raises(sandlot.ConnectionLost):
+                    await term.exit
+                assert anyio.current_time() - started < 0.5 * 2 + 1.0
+                await term.aclose()  # bounded

@@ -448,6 +448,9 @@ class Daemon:
             )
         return self.ptys[sid]
 
+    async def pty_info(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.pty(request).info)
+
     async def pty_resize(self, request: web.Request) -> web.StreamResponse:
         session = self.pty(request)
         body = await request.json()
@@ -643,6 +646,7 @@ class Server:
                     tb + "/process/session/{sid}/command/{cid}/input", self.toolbox("command_input")
                 ),
                 web.get(tb + "/process/pty/create-connect", self.toolbox("pty_create_connect")),
+                web.get(tb + "/process/pty/{sid}", self.toolbox("pty_info")),
                 web.post(tb + "/process/pty/{sid}/resize", self.toolbox("pty_resize")),
                 web.delete(tb + "/process/pty/{sid}", self.toolbox("pty_delete")),
                 web.post(tb + "/files/bulk-upload", self.toolbox("upload")),

@@ -6,7 +6,9 @@ process that could not be killed is reaped over a connection that works."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import signal
 import uuid
 
@@ -27,6 +29,19 @@ PAST_DEADLINE = 4.5
 async def group_gone(sb: sandlot.Sandbox, pgid: str) -> bool:
     gone = f"while kill -0 -{pgid} 2>/dev/null; do sleep 0.05; done"
     return not (await sb.exec("sh", ["-c", gone], timeout=5)).timed_out
+
+
+async def abandoned_pgid(caplog: pytest.LogCaptureFixture, token: str) -> str:
+    """The process group of the start given up on, once sandlot stopped it (it says so)."""
+    with anyio.fail_after(15):
+        while True:
+            for record in caplog.records:
+                text = record.getMessage()
+                if token in text and "gave up" in text:
+                    found = re.search(r"process group (\d+)", text)
+                    assert found, text
+                    return found.group(1)
+            await anyio.sleep(0.05)  # polling a condition: the log line comes from the loop
 
 
 def kill_group(pgid: str) -> None:
@@ -141,6 +156,39 @@ async def test_keepalive_declares_a_silent_connection_lost_and_a_new_one_reaps(
                     await proc.aclose()  # no connection reaches the host: gives up, bounded
                     assert anyio.current_time() - started < 0.3 * 3 + 1.0 + PAST_DEADLINE
                 assert (await sb.exec("echo", ["back"])).stdout == b"back\n"  # a new connection
+                assert await group_gone(sb, pgid), f"process group {pgid} was never reaped"
+        finally:
+            if pgid:
+                kill_group(pgid)
+
+
+@pytest.mark.parametrize("kind", ["exec", "spawn"])
+async def test_a_start_under_way_when_the_server_freezes_ends_at_the_deadline(
+    sshd: Sshd, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The channel open is not shielded past the caller's deadline (it used to wait for
+    keepalive); once the server answers again, the process it started is stopped."""
+    caplog.set_level(logging.INFO, logger="sandlot")
+    token = f"sandlot-abandoned-{uuid.uuid4().hex}"
+    pgid = ""
+    async with sandlot.open_sandbox(sshd.url(TEST_USER), ssh=sshd.options(), kill_grace=0.2) as sb:
+        try:
+            assert (await sb.exec("true")).ok  # the connection and its guardian are up
+            with anyio.fail_after(20):
+                with sshd.partition():
+                    started = anyio.current_time()
+                    if kind == "exec":
+                        with anyio.fail_after(3):
+                            r = await sb.exec("sh", ["-c", "exec sleep 60", token], timeout=2)
+                        assert r.timed_out and r.exit == sandlot.ExitStatus(signal=signal.SIGKILL)
+                        assert (r.stdout, r.stderr) == (b"", b"")
+                    else:
+                        with pytest.raises(TimeoutError), anyio.fail_after(2):
+                            async with sb.spawn("sh", ["-c", "exec sleep 60", token]):
+                                pass
+                    returned = anyio.current_time() - started
+                assert returned < 2 + 1.0, returned
+                pgid = await abandoned_pgid(caplog, token)
                 assert await group_gone(sb, pgid), f"process group {pgid} was never reaped"
         finally:
             if pgid:

@@ -4,6 +4,8 @@ these methods read it from the caller's."""
 from __future__ import annotations
 
 import abc
+import asyncio
+import logging
 import signal as _signal
 
 import anyio
@@ -11,13 +13,23 @@ import anyio
 from ..._bridge import AsyncioBridge
 from ..._errors import SandlotError
 from ..._records import ExitStatus
-from ..._transport import RawProcess
+from ..._transport import LaunchSpec, RawProcess
 from ._errors import operation_error
+
+logger = logging.getLogger("sandlot.daytona")
+
+#: Stopping a process whose start was abandoned: how long the kill, then the release of
+#: its session, may take.
+_ABANDONED_WAIT = 10.0
 
 
 class BridgedProcess(RawProcess):
     """A process driven through the SDK on ``_bridge``; subclasses set ``_status`` (or
-    ``_error``) by the time ``_wait_exit`` returns, and implement ``_kill``."""
+    ``_error``) by the time ``_wait_exit`` returns, ``_pgid`` once the launcher reported,
+    and implement ``_kill`` and ``_close``."""
+
+    _spec: LaunchSpec
+    _pgid: int | None
 
     def __init__(self, bridge: AsyncioBridge) -> None:
         self._bridge = bridge
@@ -29,6 +41,35 @@ class BridgedProcess(RawProcess):
 
     @abc.abstractmethod
     async def _kill(self, sig: _signal.Signals) -> None: ...
+
+    @abc.abstractmethod
+    async def _close(self) -> None:
+        """(SDK's loop) Release the session and the streams."""
+
+    async def _abandon(self) -> None:
+        """(SDK's loop) The caller gave up on the start, which has ended: stop what it
+        started, then release the session."""
+        argv, pgid = list(self._spec.argv), self._pgid
+        try:
+            if pgid is not None:
+                try:
+                    await asyncio.wait_for(self._kill(_signal.SIGKILL), _ABANDONED_WAIT)
+                except Exception as exc:
+                    logger.warning(
+                        "could not stop %r (process group %d), whose start the caller gave "
+                        "up on: %s",
+                        argv,
+                        pgid,
+                        exc or type(exc).__name__,
+                    )
+                else:
+                    logger.info(
+                        "stopped %r (process group %d): it started after the caller gave up on it",
+                        argv,
+                        pgid,
+                    )
+        finally:
+            await asyncio.wait_for(self._close(), _ABANDONED_WAIT)
 
     async def wait_ready(self) -> None:
         await anyio.lowlevel.checkpoint()

@@ -24,7 +24,7 @@ from ..._errors import LaunchError, SandlotError
 from ..._launcher import Failed, Parser, Ready, kill_group, launch_error
 from ..._records import ExitStatus, TerminalSize
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess, send_terminal_eof
-from ._errors import operation_error
+from ._errors import is_connection_error, operation_error
 from ._launcher import PTY_TYPED_LINE, check_command_line, pty_script
 from ._pipe import BridgedOutput
 from ._process import BridgedProcess
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from ..._bridge import AsyncioBridge
 
 _START_TIMEOUT = 30.0
+#: The terminal's keepalive (like the session log stream's): after this many seconds
+#: without output, ask the server about the PTY; no answer within the same time means it
+#: stopped answering (frozen, partitioned) and the terminal fails with ConnectionLost.
+_IDLE_PROBE = 15.0
 _MAX_PREAMBLE = 1 << 20
 _GO_NAMES = {
     "killed": _signal.SIGKILL,
@@ -94,13 +98,16 @@ class PtyProcess(BridgedProcess):
         self._handle: Any = None
         self._watch: asyncio.Task[None] | None = None
         self._ended = asyncio.Event()
+        self._last_output = 0.0  # the SDK loop's clock
 
     # -- the SDK's loop ------------------------------------------------------------------
     async def _launch(self) -> None:
         from daytona.common.pty import PtySize
 
         assert self._spec.pty is not None
-        self._started = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._started = loop.create_future()
+        self._last_output = loop.time()
         size = PtySize(rows=self._spec.pty.rows, cols=self._spec.pty.cols)
         envs = {**self._spec.env, "SANDLOT_LAUNCH": self._script}
         self._handle = await self._sandbox.process.create_pty_session(
@@ -111,6 +118,7 @@ class PtyProcess(BridgedProcess):
         await asyncio.wait_for(asyncio.shield(self._started), _START_TIMEOUT)
 
     async def _on_data(self, data: bytes) -> None:
+        self._last_output = asyncio.get_running_loop().time()
         if self._report.done:
             await self._out.write(data)
             return
@@ -129,7 +137,7 @@ class PtyProcess(BridgedProcess):
     async def _wait_pty(self) -> None:
         error: SandlotError | None = None
         try:
-            result = await self._handle.wait()
+            result = await self._wait_answered()
             self._status = exit_status(result.exit_code, result.error)
             if self._status is None:
                 error = operation_error(ConnectionError(result.error or "closed"), "running")
@@ -144,6 +152,30 @@ class PtyProcess(BridgedProcess):
                 )
             self._out.end(error)
             self._ended.set()
+
+    async def _wait_answered(self) -> Any:
+        """``handle.wait()``, probing the server whenever the terminal is idle: the PTY's
+        WebSocket has no heartbeat, so a frozen server would leave it waiting forever."""
+        loop = asyncio.get_running_loop()
+        # Never cancelled here: in older SDKs that would cancel the WebSocket's reader.
+        waiting = asyncio.ensure_future(self._handle.wait())
+        waiting.add_done_callback(lambda t: t.cancelled() or t.exception())
+        while True:
+            done, _ = await asyncio.wait({waiting}, timeout=_IDLE_PROBE)
+            if done:
+                return waiting.result()
+            if loop.time() - self._last_output >= _IDLE_PROBE:
+                await self._probe()
+
+    async def _probe(self) -> None:
+        """Raise ConnectionError unless the server answers within ``_IDLE_PROBE`` (any
+        answer: an error status is an answer too)."""
+        try:
+            info = self._sandbox.process.get_pty_session_info(self._id)
+            await asyncio.wait_for(info, _IDLE_PROBE)
+        except Exception as exc:
+            if is_connection_error(exc):
+                raise ConnectionError("the Daytona server stopped answering") from exc
 
     async def _kill(self, sig: _signal.Signals) -> None:
         if self._pgid is not None:
@@ -191,19 +223,21 @@ class PtyProcess(BridgedProcess):
 
 
 async def start_pty(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:
-    """Start ``spec`` on a Daytona PTY; shielded, so a cancelled caller leaves nothing."""
+    """Start ``spec`` on a Daytona PTY. A cancelled caller does not wait for the server:
+    the launch finishes on the SDK's loop, which then stops what it started."""
     proc = PtyProcess(bridge, sandbox, spec)
-    with anyio.CancelScope(shield=True):
-        try:
-            await bridge.call(proc._launch)
-        except BaseException as exc:
+    try:
+        await bridge.call_or_abandon(proc._launch, abandon=proc._abandon)
+    except Exception as exc:
+        with anyio.CancelScope(shield=True):
             await bridge.call(proc._close)
-            if isinstance(exc, LaunchError):
-                return FailedLaunch(exc, pty=True)
-            if isinstance(exc, Exception) and not isinstance(exc, SandlotError):
-                raise operation_error(exc, f"starting {spec.argv[0]!r}") from None
-            raise
-        if proc.failure is not None:
+        if isinstance(exc, LaunchError):
+            return FailedLaunch(exc, pty=True)
+        if not isinstance(exc, SandlotError):
+            raise operation_error(exc, f"starting {spec.argv[0]!r}") from None
+        raise
+    if proc.failure is not None:
+        with anyio.CancelScope(shield=True):
             await bridge.call(proc._close)
-            return FailedLaunch(proc.failure, pty=True)
+        return FailedLaunch(proc.failure, pty=True)
     return proc

@@ -288,20 +288,22 @@ class SessionProcess(BridgedProcess):
 
 
 async def start_session(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:
-    """Start ``spec`` in a new session; shielded, so a cancelled caller leaves nothing."""
+    """Start ``spec`` in a new session. A cancelled caller does not wait for the server:
+    the launch finishes on the SDK's loop, which then stops what it started."""
     command = spawn_command(spec.argv, spec.cwd, spec.env)
     proc = SessionProcess(bridge, sandbox, f"sandlot-{uuid.uuid4().hex}", spec)
-    with anyio.CancelScope(shield=True):
-        try:
-            await bridge.call(proc._launch, command)
-        except BaseException as exc:
+    try:
+        await bridge.call_or_abandon(proc._launch, command, abandon=proc._abandon)
+    except Exception as exc:
+        with anyio.CancelScope(shield=True):
             await bridge.call(proc._close)
-            if isinstance(exc, LaunchError):
-                return FailedLaunch(exc)
-            if isinstance(exc, Exception) and not isinstance(exc, SandlotError):
-                raise operation_error(exc, f"starting {spec.argv[0]!r}") from exc
-            raise
-        if proc.failure is not None:
+        if isinstance(exc, LaunchError):
+            return FailedLaunch(exc)
+        if not isinstance(exc, SandlotError):
+            raise operation_error(exc, f"starting {spec.argv[0]!r}") from exc
+        raise
+    if proc.failure is not None:
+        with anyio.CancelScope(shield=True):
             await bridge.call(proc._close)
-            return FailedLaunch(proc.failure)
+        return FailedLaunch(proc.failure)
     return proc

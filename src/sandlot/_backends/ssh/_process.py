@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import signal as _signal
 import threading
 from collections.abc import Awaitable, Callable
@@ -27,11 +28,14 @@ from ..._errors import ConnectionLost
 from ..._launcher import Failed, Output, Parser, Ready, launch_error
 from ..._records import ExitStatus, TerminalSize
 from ..._transport import LaunchSpec, RawProcess, send_terminal_eof
+from ._launcher import kill_command
 
 if TYPE_CHECKING:
     from ._pool import Conn
 
 __all__ = ["SSHProcess", "Signaller"]
+
+logger = logging.getLogger("sandlot.ssh")
 
 #: Sends a signal to a process group over a control channel: ``(conn, pgid, signal)``.
 Signaller = Callable[["Conn", int, _signal.Signals], Awaitable[None]]
@@ -47,6 +51,10 @@ _BUFFER_LIMIT = _WINDOW
 _RESUME_AT = _BUFFER_LIMIT // 4
 #: Launcher output kept while looking for its report line.
 _MAX_PREAMBLE = 64 * 1024
+#: Stopping a process whose start was abandoned: how long the kill may take, then how
+#: long its exit and the channel's close may take to arrive before the channel is closed.
+_ABANDONED_KILL_WAIT = 10.0
+_ABANDONED_CLOSE_WAIT = 2.0
 
 
 class _Link:
@@ -284,6 +292,8 @@ class SSHProcess(RawProcess):
         self._resuming = False  # loop side: resume_reading is delivering asyncssh's buffer
         self.can_write = asyncio.Event()  # loop side: False while the SSH window is full
         self.can_write.set()
+        self._reported = asyncio.Event()  # loop side: the launcher reported, or never will
+        self._gone = asyncio.Event()  # loop side: the channel has closed
 
     # -- loop side --
     async def open(self, command: str) -> None:
@@ -302,6 +312,7 @@ class SSHProcess(RawProcess):
                     self._pgid = event.pid
                     # Ready once the connection's guardian knows the session.
                     self.conn.guardian.add(self._pgid, lambda: self._link.wake(self.started))
+                    self._reported.set()
                 elif isinstance(event, Failed):
                     self._fail_launch(launch_error(event, self.spec))
                 elif isinstance(event, Output):
@@ -315,6 +326,7 @@ class SSHProcess(RawProcess):
     def _fail_launch(self, error: BaseException) -> None:
         if self._launch_error is None and self._pgid is None:
             self._launch_error = error
+        self._reported.set()
         self._link.wake(self.started)
 
     def on_eof(self, error: BaseException | None) -> None:
@@ -340,11 +352,48 @@ class SSHProcess(RawProcess):
         else:
             self.on_eof(None)
         self.channel_gone = True
+        self._reported.set()
+        self._gone.set()
         if self._status is not None or exc is not None:
             self._unguard()
         self._link.wake(self.started)
         self._link.wake(self._exited)
         self._link.call(lambda: self.conn.pool.release(self.conn))
+
+    async def abandon(self) -> None:
+        """The caller gave up while the channel was opening, and the open has ended: stop
+        the process once the launcher reports it, then close the channel."""
+        if self.chan is None:  # never opened: no channel will report its end
+            self._link.call(lambda: self.conn.pool.release(self.conn))
+            return
+        try:
+            await self._reported.wait()  # at the latest when the channel closes
+            pgid = self._pgid
+            if pgid is None or self.conn.ssh.is_closed():
+                return  # it never started, or the guardian stops it with the connection
+            argv = list(self.spec.argv)
+            try:
+                kill = self.conn.run_quick(kill_command(pgid, _signal.SIGKILL))
+                await asyncio.wait_for(kill, _ABANDONED_KILL_WAIT)
+            except Exception as exc:
+                logger.warning(
+                    "could not stop %r (process group %d), whose start the caller gave up "
+                    "on: %s; the connection's guardian stops it when the connection ends",
+                    argv,
+                    pgid,
+                    exc or type(exc).__name__,
+                )
+                return
+            logger.info(
+                "stopped %r (process group %d): it started after the caller gave up on it",
+                argv,
+                pgid,
+            )
+            # Its exit status and the channel's close follow (then the guardian forgets it).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._gone.wait(), _ABANDONED_CLOSE_WAIT)
+        finally:
+            self.close()
 
     def _unguard(self) -> None:
         """The process ended and nothing holds its channel (or the connection, and the

@@ -59,18 +59,21 @@ class SSHTransport(Transport):
             conn = await self._pool.acquire()
             proc = SSHProcess(spec, conn, self._bridge, self._signal)
             try:
-                # Shielded: once the request is out, the process may run, and only this
-                # handle can stop it.
-                with anyio.CancelScope(shield=True):
-                    await self._bridge.call(open_with_retry, conn, lambda p=proc: p.open(command))
+                # Once the request is out, the process may run and only this handle can
+                # stop it: a caller that gives up (its deadline, a frozen server) leaves
+                # the open to finish on the loop, which then stops what it started.
+                await self._bridge.call_or_abandon(
+                    open_with_retry, conn, lambda p=proc: p.open(command), abandon=proc.abandon
+                )
             except ConnectionLost:
                 self._pool.release(conn)
                 if attempt:
                     raise
                 continue  # a connection that died while idle: reconnect once
-            except BaseException:
+            except Exception:
                 self._pool.release(conn)
                 raise
+            # (Abandoned, the caller's cancellation: proc.abandon releases the channel.)
             return proc
         raise AssertionError("unreachable")
 
