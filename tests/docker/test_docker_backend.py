@@ -289,3 +289,9 @@ async def test_a_path_in_env_is_the_command_s_not_the_launcher_s(sb: sandlot.San
     assert (await sb.exec("/bin/ls", ["/"], env={"PATH": "/nonexistent"})).exit.code == 0
     async with sb.pty("sh", ["-c", 'echo "$PATH"'], env={"PATH": "/bin:/y"}) as t:
         assert await t.output.read_all() == b"/bin:/y\r\n"
+
+
+async def test_the_request_timeout_does_not_bound_a_quiet_process(dockerd: Dockerd) -> None:
+    async with open_docker(dockerd, timeout=1.0) as sb:
+        r = await sb.exec("sh", ["-c", "sleep 2.5; echo late"], timeout=30)
+        assert (r.stdout, r.exit.code) == (b"late\n", 0)

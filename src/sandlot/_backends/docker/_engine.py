@@ -144,12 +144,9 @@ class Engine:
         streams, _ = _transport(
             options, httpx.Limits(max_connections=None, max_keepalive_connections=0)
         )
-        # No read timeout on a process's output: it may be quiet for as long as it likes.
-        self._streams = httpx.AsyncClient(
-            transport=streams,
-            base_url=base,
-            timeout=httpx.Timeout(options.timeout, read=None),
-        )
+        # The timeout bounds the start's response; the output is read afterwards with no
+        # timeout (network_stream.read's default): a process may be quiet for long.
+        self._streams = httpx.AsyncClient(transport=streams, base_url=base, timeout=timeout)
 
     def _url(self, path: str) -> str:
         return f"/v{API_VERSION}{path}"
