@@ -12,10 +12,12 @@ import pytest
 import sandlot
 from targets import LEAK_TAG, LEAK_TAG_VAR, Target
 from targets import daytona as _daytona
+from targets import docker as _docker
 from targets import limited as _limited
 from targets import local as _local
 from targets import ssh as _ssh
 from targets.daytona import *  # noqa: F403
+from targets.docker import *  # noqa: F403
 from targets.limited import *  # noqa: F403
 from targets.local import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
@@ -27,7 +29,13 @@ TARGETS_VAR = "SANDLOT_TEST_TARGETS"
 
 
 def _targets() -> list[str]:
-    everything = [*_local.TARGETS, *_ssh.TARGETS, *_daytona.TARGETS, *_limited.TARGETS]
+    everything = [
+        *_local.TARGETS,
+        *_ssh.TARGETS,
+        *_daytona.TARGETS,
+        *_docker.TARGETS,
+        *_limited.TARGETS,
+    ]
     chosen = os.environ.get(TARGETS_VAR)
     if chosen is None:
         return everything

@@ -27,7 +27,13 @@ def test_every_export_has_a_docstring() -> None:
 
 
 def test_modules_other_than_the_public_ones_are_private() -> None:
-    public_modules = {"sandlot.testing", "sandlot.backends", "sandlot.ssh", "sandlot.daytona"}
+    public_modules = {
+        "sandlot.testing",
+        "sandlot.backends",
+        "sandlot.ssh",
+        "sandlot.daytona",
+        "sandlot.docker",
+    }
     for info in pkgutil.walk_packages(sandlot.__path__, "sandlot."):
         leaf = info.name.rsplit(".", 1)[1]
         if info.name in public_modules or leaf.startswith("_"):

@@ -33,7 +33,7 @@ def own_files(name: str) -> set[Path]:
 
 
 def test_the_builtins_are_declared() -> None:
-    assert [b.name for b in BUILTINS] == ["daytona", "local", "ssh"]
+    assert [b.name for b in BUILTINS] == ["daytona", "docker", "local", "ssh"]
     for backend in BUILTINS:
         assert isinstance(backend, sandlot.backends.Backend)
         assert backend.schemes == (backend.name,)
@@ -258,7 +258,7 @@ def test_a_plugin_backend_opens_through_open_sandbox(toy_site: Path, tmp_path: P
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         "toy toy://x b'hi\\n'",
-        "unknown sandbox scheme 'nope' in 'nope://x'; known: daytona, local, ssh, toy",
+        "unknown sandbox scheme 'nope' in 'nope://x'; known: daytona, docker, local, ssh, toy",
         "malformed sandbox URL 'toy://': expected toy://<name>",
         "toy made toy://made",
         "[]",
@@ -282,7 +282,7 @@ def test_a_plugin_backend_runs_through_the_cli(toy_site: Path) -> None:
     assert "toy://<name>" in " ".join(cli("exec", "--help").stdout.split())
     r = cli("exec", "nope://x", "--", "true")
     assert r.returncode == 2
-    assert "known: daytona, local, ssh, toy" in r.stderr
+    assert "known: daytona, docker, local, ssh, toy" in r.stderr
 
 
 def test_a_broken_plugin_is_named(tmp_path: Path) -> None:
@@ -320,7 +320,7 @@ def test_a_builtin_declared_as_an_entry_point_too_is_no_duplicate(tmp_path: Path
     r = _python(
         "import sandlot.backends; print([b.name for b in sandlot.backends.available()])", site
     )
-    assert (r.returncode, r.stdout) == (0, "['daytona', 'local', 'ssh']\n"), r.stderr
+    assert (r.returncode, r.stdout) == (0, "['daytona', 'docker', 'local', 'ssh']\n"), r.stderr
 
 
 def test_backends_are_listed_without_their_dependencies() -> None:
@@ -329,13 +329,17 @@ def test_backends_are_listed_without_their_dependencies() -> None:
     r = _python(
         """
         import sys
-        sys.modules["asyncssh"] = sys.modules["daytona"] = None  # not installed
+        sys.modules["asyncssh"] = sys.modules["daytona"] = sys.modules["httpx"] = None
         import sandlot, sandlot.backends
         from sandlot.backends import parse_url
         print([b.name for b in sandlot.backends.available()])
-        print(parse_url("ssh://h"), parse_url("daytona://d"))
+        print(parse_url("ssh://h"), parse_url("daytona://d"), parse_url("docker://c"))
         ssh = {b.name: b for b in sandlot.backends.available()}["ssh"]
         print(ssh.options_from_config({"identity_file": "~/k"}).client_keys[0].startswith("/"))
         """
     )
-    assert r.stdout.splitlines() == ["['daytona', 'local', 'ssh']", "ssh://h daytona://d", "True"]
+    assert r.stdout.splitlines() == [
+        "['daytona', 'docker', 'local', 'ssh']",
+        "ssh://h daytona://d docker://c",
+        "True",
+    ]

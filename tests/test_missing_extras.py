@@ -13,6 +13,7 @@ CASES = [
     ("asyncssh", "ssh://root@127.0.0.1:1", "ssh"),
     ("daytona", "daytona://some-sandbox", "daytona"),
     ("aiohttp", "daytona://some-sandbox", "daytona"),
+    ("httpx", "docker://some-container", "docker"),
 ]
 
 
@@ -64,6 +65,25 @@ anyio.run(main)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 3 and all("pip install 'sandlot[daytona]'" in line for line in lines)
+
+
+def test_the_docker_control_functions_name_the_extra() -> None:
+    code = """
+import anyio, sandlot, sandlot.docker
+async def main():
+    opts = sandlot.docker.DockerOptions(image="x")
+    for call in (sandlot.docker.create_container(opts), sandlot.docker.delete_container("x"),
+                 sandlot.docker.stop_container("x"), sandlot.docker.start_container("x")):
+        try:
+            await call
+        except sandlot.MissingDependency as exc:
+            print(exc)
+anyio.run(main)
+"""
+    done = run_without("httpx", code)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4 and all("pip install 'sandlot[docker]'" in line for line in lines)
 
 
 @pytest.mark.parametrize(("module", "url", "extra"), CASES)

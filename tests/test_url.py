@@ -35,11 +35,14 @@ def test_default_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("ftp://host", r"unknown sandbox scheme 'ftp' in 'ftp://host'; known: daytona, local, ssh"),
+        (
+            "ftp://host",
+            r"unknown sandbox scheme 'ftp' in 'ftp://host'; known: daytona, docker, local, ssh",
+        ),
         (
             "localhost",
-            r"malformed sandbox URL 'localhost': expected daytona://<id>, local, "
-            r"ssh://\[user@\]host\[:port\]",
+            r"malformed sandbox URL 'localhost': expected daytona://<id>, docker://<container>, "
+            r"local, ssh://\[user@\]host\[:port\]",
         ),
         ("local://x", "use plain 'local'"),
         ("ssh", r"expected ssh://\[user@\]host\[:port\]"),

@@ -354,7 +354,7 @@ def test_utf8_hold_back() -> None:
 
 
 CLIENT = """
-import sys, anyio, sandlot, sandlot.daytona, sandlot.ssh
+import sys, anyio, sandlot, sandlot.daytona, sandlot.docker, sandlot.ssh
 
 async def main():
     url, root, script, *keys = sys.argv[1:]
@@ -367,6 +367,8 @@ async def main():
         options["daytona"] = sandlot.daytona.DaytonaOptions(
             api_key=keys[0], api_url=keys[1], target="local"
         )
+    elif url.startswith("docker:"):
+        options["docker"] = sandlot.docker.DockerOptions(host=keys[0])
     async with sandlot.open_sandbox(url, **options) as sb:
         handle = await sandlot.Jobs(sb, root=root).start("sh", ["-c", script])
         sys.stdout.write(handle.to_json() + "\\n")
@@ -392,6 +394,9 @@ def client_args(target: Target, request: pytest.FixtureRequest) -> list[str]:
 
         server = request.getfixturevalue("daytona_local")
         return [f"daytona://{daytona_server.SANDBOX_ID}", server.api_key, server.api_url]
+    if target.name == "docker":
+        dockerd = request.getfixturevalue("dockerd")
+        return [f"docker://{dockerd.container}", dockerd.host]
     pytest.skip(f"the test does not know how to open {target.name} from another process")
 
 

@@ -1,0 +1,132 @@
+"""The Docker transport: one running container, reached through the Engine API."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+
+import anyio
+
+from ..._launcher._script import load
+from ..._transport import FailedLaunch, LaunchSpec, RawProcess, Transport
+from ..._url import SandboxURL
+from ..._validate import MAX_ARG_BYTES, command_line_too_large
+from . import _files, backend
+from ._engine import Engine
+from ._errors import ContainerStopped
+from ._options import DockerOptions
+from ._process import DockerProcess
+
+__all__ = ["DockerTransport", "connect"]
+
+#: The PATH of a container whose configuration sets none (Docker's own default).
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: All arguments and environment strings of one command together: half of Linux's usual
+#: ARG_MAX, leaving room for the container's own environment.
+MAX_TOTAL_BYTES = 1 << 20
+#: How long the launcher may take to report (the container may be very busy).
+_START_TIMEOUT = 60.0
+
+
+class DockerTransport(Transport):
+    """Runs processes in one container, each through an exec and the launcher."""
+
+    name = "docker"
+    capabilities = backend.capabilities
+
+    def __init__(self, engine: Engine, container: str, path: str = DEFAULT_PATH) -> None:
+        self._engine = engine
+        #: The container's full id.
+        self.container_id = container
+        #: The container's PATH, for the launcher's own tools.
+        self._path = path
+
+    @classmethod
+    async def open(cls, container: str, options: DockerOptions) -> DockerTransport:
+        engine = Engine(options)
+        try:
+            info = await engine.inspect(container)
+            if not info.get("State", {}).get("Running"):
+                raise ContainerStopped(
+                    f"the Docker container {container!r} is not running (docker start {container})"
+                )
+        except BaseException:
+            await engine.aclose()
+            raise
+        env = info.get("Config", {}).get("Env") or []
+        paths = [e.removeprefix("PATH=") for e in env if e.startswith("PATH=")]
+        return cls(engine, str(info["Id"]), paths[0] if paths else DEFAULT_PATH)
+
+    def _command(self, spec: LaunchSpec, tag: str) -> list[str]:
+        flags = ("c" if spec.cwd is not None else "") + ("p" if "PATH" in spec.env else "")
+        if spec.pty is not None:
+            head = [tag, flags, spec.cwd or "", str(spec.pty.rows), str(spec.pty.cols)]
+            return ["sh", "-c", load("pty", __package__), "sandlot", *head, *spec.argv]
+        head = [tag, flags, spec.cwd or ""]
+        return ["sh", "-c", load("spawn", __package__), "sandlot", *head, *spec.argv]
+
+    async def start(self, spec: LaunchSpec) -> RawProcess:
+        tag = f"sandlot-{secrets.token_hex(8)}"
+        tty = spec.pty is not None
+        cmd = self._command(spec, tag)
+        env = [f"{k}={v}" for k, v in spec.env.items() if k != "PATH"]
+        if "PATH" in spec.env:
+            # The launcher's tools come from the container's PATH; the command gets its own.
+            env += [f"PATH={self._path}", f"SANDLOT_PATH={spec.env['PATH']}"]
+        check_command_line([*cmd, *env])
+        config: dict[str, object] = {
+            "Cmd": cmd,
+            "AttachStdin": spec.stdin or tty,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "Tty": tty,
+            "Env": env,
+        }
+        if self._engine.options.user is not None:
+            config["User"] = self._engine.options.user
+        # Shielded: once the exec is created, it runs; the caller gets it to clean up.
+        with anyio.CancelScope(shield=True):
+            exec_id = await self._engine.create_exec(self.container_id, config)
+            stack = contextlib.AsyncExitStack()
+            stream = await stack.enter_async_context(self._engine.start_exec(exec_id, tty))
+            proc = DockerProcess(self._engine, self.container_id, exec_id, stream, spec, tag, stack)
+            try:
+                with anyio.fail_after(_START_TIMEOUT):
+                    await proc.wait_report()
+            except BaseException:
+                await proc.aclose()
+                raise
+            if proc.failure is not None:
+                await proc.aclose()
+                return FailedLaunch(proc.failure, pty=tty)
+        return proc
+
+    async def read_file(self, path: str) -> bytes:
+        return await _files.read(self._engine, self.container_id, path)
+
+    async def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        await _files.write(self._engine, self.container_id, path, data, mode)
+
+    async def aclose(self) -> None:
+        await self._engine.aclose()
+
+
+def check_command_line(strings: list[str]) -> None:
+    """Refuse, before anything is sent, what exec in the container would refuse (E2BIG)."""
+    sizes = [len(s.encode()) for s in strings]
+    if max(sizes) > MAX_ARG_BYTES:
+        raise command_line_too_large(
+            f"{max(sizes)} bytes in one argument or environment string, over Linux's "
+            f"limit of {MAX_ARG_BYTES} bytes for one"
+        )
+    if sum(sizes) > MAX_TOTAL_BYTES:
+        raise command_line_too_large(
+            f"{sum(sizes)} bytes of arguments and environment in all, over sandlot's limit "
+            f"of {MAX_TOTAL_BYTES} for Docker (exec's limit, ARG_MAX, is usually 2 MiB "
+            f"including the container's own environment; one argument holds {MAX_ARG_BYTES})"
+        )
+
+
+async def connect(url: SandboxURL, options: DockerOptions) -> DockerTransport:
+    """Open ``docker://<container>`` (a name or id) on a running container."""
+    return await DockerTransport.open(url.target, options)
