@@ -45,11 +45,26 @@ if [ -r /proc/self/mounts ] && [ -r /proc/self/cgroup ]; then
 fi
 
 if [ "$separate" = 1 ]; then out_log=stdout err_log=stderr; else out_log=output err_log=output; fi
-# With a log cap, a stream goes through a FIFO to `head -c CAP`, which appends to the log;
-# what is left is counted (so discarded, never buffered) and flagged in `capped`.
-cap_into() {
-  { head -c "$log_cap"; rest=$(wc -c); [ $((rest + 0)) -gt 0 ] && : > capped; } < "$1" >> "$2"
+# With a log cap, a stream goes through a FIFO to a copy of exactly CAP bytes, which
+# appends to the log; what is left is counted (so discarded, never buffered) and flagged
+# in `capped`. The copy must not read past CAP (busybox's `head -c` does, and what it
+# read and dropped would go uncounted): `dd iflag=fullblock` (GNU, busybox) where there
+# is one, else `head -c`.
+copy_cap() {
+  if [ "$exact_dd" = 1 ]; then
+    blocks=$((log_cap / 65536)) tail_bytes=$((log_cap % 65536))
+    [ $blocks -gt 0 ] && dd bs=65536 count=$blocks iflag=fullblock 2>/dev/null
+    [ $tail_bytes -gt 0 ] && dd bs=$tail_bytes count=1 iflag=fullblock 2>/dev/null
+    return 0
+  fi
+  head -c "$log_cap"
 }
+cap_into() {
+  { copy_cap; rest=$(wc -c); [ $((rest + 0)) -gt 0 ] && : > capped; } < "$1" >> "$2"
+}
+exact_dd=0
+[ "$log_cap" -gt 0 ] && [ "$(printf ab | dd bs=1 count=1 iflag=fullblock 2>/dev/null)" = a ] \
+  && exact_dd=1
 if [ "$log_cap" -gt 0 ]; then
   mkfifo "$out_log.pipe"
   cap_into "$out_log.pipe" "$out_log" 3>&- &
