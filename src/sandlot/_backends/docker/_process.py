@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import signal as _signal
 
 import anyio
@@ -17,6 +18,7 @@ from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from ..._errors import ConnectionLost, LaunchError, SandboxNotFound, SandlotError
 from ..._launcher import Failed, Output, Parser, Ready, kill_group, launch_error
+from ..._process import CLOSE_WAIT
 from ..._records import ExitStatus, TerminalSize
 from ..._transport import ClosedInput, LaunchSpec, RawProcess, send_terminal_eof
 from ._demux import STDERR, STDOUT, Demuxer, FrameError
@@ -26,6 +28,10 @@ from ._report import ExitReport
 
 __all__ = ["DockerProcess"]
 
+logger = logging.getLogger("sandlot")
+
+#: Stopping a process whose start was abandoned: how long the kill (an exec) may take.
+_ABANDONED_KILL_WAIT = 10.0
 #: Output buffered per stream before reading stops.
 _BUFFER_LIMIT = 1 << 20
 _MAX_PREAMBLE = 64 * 1024
@@ -310,6 +316,34 @@ class DockerProcess(RawProcess):
             await self._engine.resize_exec(self._exec_id, size.rows, size.cols)
         except SandlotError as exc:
             raise ConnectionLost(f"cannot resize the Docker terminal: {exc}") from None
+
+    async def abandon(self) -> None:
+        """The caller gave up on the start, which has ended since: stop the process group
+        it started (the kill is another exec), then release the stream."""
+        argv, pgid = list(self._spec.argv), self._pgid
+        try:
+            if pgid is None:
+                return  # no report (the stream ended): nothing to kill by group
+            try:
+                with anyio.fail_after(_ABANDONED_KILL_WAIT):
+                    await self.signal(_signal.SIGKILL)
+            except (TimeoutError, SandlotError) as exc:
+                logger.warning(
+                    "could not stop %r (process group %d), whose start the caller gave up "
+                    "on: %s",
+                    argv,
+                    pgid,
+                    str(exc) or "the Docker Engine does not answer",
+                )
+                return
+            logger.info(
+                "stopped %r (process group %d): it started after the caller gave up on it",
+                argv,
+                pgid,
+            )
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_WAIT):
+                await self.aclose()
 
     async def aclose(self) -> None:
         self._dropped.update(self._bufs)

@@ -7,7 +7,9 @@ import secrets
 
 import anyio
 
+from ..._detached import Detached
 from ..._launcher._script import load
+from ..._process import CLOSE_WAIT, SIGNAL_WAIT
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess, Transport
 from ..._url import SandboxURL
 from ..._validate import MAX_ARG_BYTES, command_line_too_large
@@ -40,6 +42,7 @@ class DockerTransport(Transport):
         self.container_id = container
         #: The container's PATH, for the launcher's own tools.
         self._path = path
+        self._detached = Detached()
 
     @classmethod
     async def open(cls, container: str, options: DockerOptions) -> DockerTransport:
@@ -84,21 +87,32 @@ class DockerTransport(Transport):
         }
         if self._engine.options.user is not None:
             config["User"] = self._engine.options.user
-        # Shielded: once the exec is created, it runs; the caller gets it to clean up.
-        with anyio.CancelScope(shield=True):
-            exec_id = await self._engine.create_exec(self.container_id, config)
-            stack = contextlib.AsyncExitStack()
-            stream = await stack.enter_async_context(self._engine.start_exec(exec_id, tty))
-            proc = DockerProcess(self._engine, self.container_id, exec_id, stream, spec, tag, stack)
-            try:
-                with anyio.fail_after(_START_TIMEOUT):
-                    await proc.wait_report()
-            except BaseException:
+        # Once the exec is created it may run, and only its handle can stop it: the start
+        # runs in a task of its own; a caller that gives up (its deadline, a frozen Engine)
+        # leaves it to finish there, and what it started is then stopped.
+        return await self._detached.call_or_abandon(
+            lambda: self._launch(config, spec, tag),
+            abandon=_stop,
+            what=f"starting {list(spec.argv)!r}",
+        )
+
+    async def _launch(self, config: dict[str, object], spec: LaunchSpec, tag: str) -> RawProcess:
+        tty = spec.pty is not None
+        exec_id = await self._engine.create_exec(self.container_id, config)
+        stack = contextlib.AsyncExitStack()
+        stream = await stack.enter_async_context(self._engine.start_exec(exec_id, tty))
+        proc = DockerProcess(self._engine, self.container_id, exec_id, stream, spec, tag, stack)
+        try:
+            with anyio.fail_after(_START_TIMEOUT):
+                await proc.wait_report()
+        except BaseException:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_WAIT):
                 await proc.aclose()
-                raise
-            if proc.failure is not None:
+            raise
+        if proc.failure is not None:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_WAIT):
                 await proc.aclose()
-                return FailedLaunch(proc.failure, pty=tty)
+            return FailedLaunch(proc.failure, pty=tty)
         return proc
 
     async def read_file(self, path: str) -> bytes:
@@ -108,7 +122,17 @@ class DockerTransport(Transport):
         await _files.write(self._engine, self.container_id, path, data, mode)
 
     async def aclose(self) -> None:
-        await self._engine.aclose()
+        try:
+            # A start given up on gets a last chance to finish, and to stop what it started.
+            await self._detached.aclose(SIGNAL_WAIT, CLOSE_WAIT)
+        finally:
+            await self._engine.aclose()
+
+
+async def _stop(raw: RawProcess) -> None:
+    """Dispose of a start the caller gave up on (a failed launch started nothing)."""
+    if isinstance(raw, DockerProcess):
+        await raw.abandon()
 
 
 def check_command_line(strings: list[str]) -> None:
