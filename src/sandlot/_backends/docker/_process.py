@@ -329,8 +329,7 @@ class DockerProcess(RawProcess):
                     await self.signal(_signal.SIGKILL)
             except (TimeoutError, SandlotError) as exc:
                 logger.warning(
-                    "could not stop %r (process group %d), whose start the caller gave up "
-                    "on: %s",
+                    "could not stop %r (process group %d), whose start the caller gave up on: %s",
                     argv,
                     pgid,
                     str(exc) or "the Docker Engine does not answer",
