@@ -39,11 +39,11 @@ async def test_a_waiting_caller_gets_the_result_or_the_error() -> None:
     detached = Detached()
 
     async def ok() -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         return 3
 
     async def fails() -> int:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         raise sandlot.ConnectionLost("gone")
 
     async def never(_: int) -> None:
