@@ -125,7 +125,8 @@ class Transport(abc.ABC):
     async def start(self, spec: LaunchSpec) -> RawProcess:
         """Start a process. If cancelled, must leave nothing running, and return soon
         even when the host does not answer: a start already sent is then left to finish
-        on the side and what it started is stopped (``AsyncioBridge.call_or_abandon``)."""
+        on the side and what it started is stopped (``AsyncioBridge.call_or_abandon``, or
+        ``Detached.call_or_abandon`` for a native one)."""
 
     @abc.abstractmethod
     async def read_file(self, path: str) -> bytes: ...
