@@ -131,3 +131,25 @@ def command_line_too_large(detail: str) -> InvalidArgument:
         f"the command line is too large: {detail}; pass large data as input= (or on stdin) "
         "or in a file (write_file)"
     )
+
+
+#: What a shell-launched command line may hold in all (arguments and environment), below
+#: exec's ARG_MAX (usually 2 MiB, the sandbox's own environment included).
+MAX_TOTAL_BYTES = 1 << 20
+
+
+def check_command_line(strings: list[str], where: str) -> None:
+    """Refuse, before anything is sent, what exec in the sandbox would refuse (E2BIG):
+    one string over Linux's limit, or all of them over :data:`MAX_TOTAL_BYTES`."""
+    sizes = [len(s.encode()) for s in strings]
+    if max(sizes, default=0) > MAX_ARG_BYTES:
+        raise command_line_too_large(
+            f"{max(sizes)} bytes in one argument or environment string, over Linux's "
+            f"limit of {MAX_ARG_BYTES} bytes for one"
+        )
+    if sum(sizes) > MAX_TOTAL_BYTES:
+        raise command_line_too_large(
+            f"{sum(sizes)} bytes of arguments and environment in all, over sandlot's limit "
+            f"of {MAX_TOTAL_BYTES} for {where} (exec's limit, ARG_MAX, is usually 2 MiB "
+            f"including the sandbox's own environment; one argument holds {MAX_ARG_BYTES})"
+        )

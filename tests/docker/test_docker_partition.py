@@ -7,13 +7,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import signal
 import uuid
 from collections.abc import Iterator
 
 import anyio
 import pytest
+from abandoned import abandoned_pgid, group_gone
 
 import sandlot
 from targets.docker import Dockerd, open_docker, private_dockerd
@@ -30,24 +30,6 @@ def frozen(d: Dockerd) -> Iterator[None]:
         yield
     finally:
         os.kill(d.pid, signal.SIGCONT)
-
-
-async def group_gone(sb: sandlot.Sandbox, pgid: int) -> bool:
-    gone = f"while kill -0 -{pgid} 2>/dev/null; do sleep 0.05; done"
-    return not (await sb.exec("sh", ["-c", gone], timeout=5)).timed_out
-
-
-async def abandoned_pgid(caplog: pytest.LogCaptureFixture, token: str) -> int:
-    """The process group of the start given up on, once sandlot stopped it (it says so)."""
-    with anyio.fail_after(20):
-        while True:
-            for record in caplog.records:
-                text = record.getMessage()
-                if token in text and "gave up" in text:
-                    found = re.search(r"process group (\d+)", text)
-                    assert found, text
-                    return int(found.group(1))
-            await anyio.sleep(0.05)  # polling a condition: the log line comes from a task
 
 
 @pytest.mark.parametrize("kind", ["exec", "spawn", "pty"])

@@ -8,12 +8,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import signal
 import uuid
 
 import anyio
 import pytest
+from abandoned import abandoned_pgid, group_gone
 
 import sandlot
 import sandlot.ssh
@@ -24,24 +24,6 @@ from . import wait_for_file
 #: How far past a deadline a call may return during a partition (the documented bound:
 #: one signal attempt of 3 s, then the streams are dropped).
 PAST_DEADLINE = 4.5
-
-
-async def group_gone(sb: sandlot.Sandbox, pgid: str) -> bool:
-    gone = f"while kill -0 -{pgid} 2>/dev/null; do sleep 0.05; done"
-    return not (await sb.exec("sh", ["-c", gone], timeout=5)).timed_out
-
-
-async def abandoned_pgid(caplog: pytest.LogCaptureFixture, token: str) -> str:
-    """The process group of the start given up on, once sandlot stopped it (it says so)."""
-    with anyio.fail_after(15):
-        while True:
-            for record in caplog.records:
-                text = record.getMessage()
-                if token in text and "gave up" in text:
-                    found = re.search(r"process group (\d+)", text)
-                    assert found, text
-                    return found.group(1)
-            await anyio.sleep(0.05)  # polling a condition: the log line comes from the loop
 
 
 def kill_group(pgid: str) -> None:

@@ -27,11 +27,10 @@ import shlex
 from collections.abc import Mapping
 
 from ..._launcher._script import load, with_args
-from ..._validate import MAX_ARG_BYTES, command_line_too_large
+from ..._validate import check_command_line
 
 #: All arguments and environment strings of one command together: half of Linux's usual
 #: ARG_MAX, leaving room for the environment the sandbox's own shell passes on.
-MAX_TOTAL_BYTES = 1 << 20
 
 
 def spawn_command(argv: tuple[str, ...], cwd: str | None, env: Mapping[str, str]) -> str:
@@ -40,25 +39,9 @@ def spawn_command(argv: tuple[str, ...], cwd: str | None, env: Mapping[str, str]
     pairs = [f"{name}={value}" for name, value in env.items()]
     args = [secrets.token_hex(8), flags, cwd or "", str(len(pairs)), *pairs, *argv]
     script = load("spawn", __package__)
-    check_command_line([script, *args])
+    check_command_line([script, *args], "Daytona")
     # No exec: a real daemon runs the command inside its session shell, which must survive.
     return "sh -c " + shlex.join([script, "sandlot", *args])
-
-
-def check_command_line(strings: list[str]) -> None:
-    """Refuse, before anything is sent, what exec in the sandbox would refuse (E2BIG)."""
-    sizes = [len(s.encode()) for s in strings]
-    if max(sizes) > MAX_ARG_BYTES:
-        raise command_line_too_large(
-            f"{max(sizes)} bytes in one argument or environment string, over Linux's "
-            f"limit of {MAX_ARG_BYTES} bytes for one"
-        )
-    if sum(sizes) > MAX_TOTAL_BYTES:
-        raise command_line_too_large(
-            f"{sum(sizes)} bytes of arguments and environment in all, over sandlot's limit "
-            f"of {MAX_TOTAL_BYTES} for Daytona (exec's limit, ARG_MAX, is usually 2 MiB "
-            f"including the sandbox's own environment; one argument holds {MAX_ARG_BYTES})"
-        )
 
 
 def pty_script(argv: tuple[str, ...], cwd: str | None) -> tuple[str, str]:

@@ -24,8 +24,9 @@ from ..._errors import LaunchError, SandlotError
 from ..._launcher import Failed, Parser, Ready, kill_group, launch_error
 from ..._records import ExitStatus, TerminalSize
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess, send_terminal_eof
+from ..._validate import check_command_line
 from ._errors import is_connection_error, operation_error
-from ._launcher import PTY_TYPED_LINE, check_command_line, pty_script
+from ._launcher import PTY_TYPED_LINE, pty_script
 from ._pipe import BridgedOutput
 from ._process import BridgedProcess
 
@@ -91,7 +92,7 @@ class PtyProcess(BridgedProcess):
         self._script, nonce = pty_script(spec.argv, spec.cwd)
         self._report = Parser(nonce=nonce, max_preamble=_MAX_PREAMBLE)
         # The pty shell receives the launcher and the environment as environment strings.
-        check_command_line([self._script, *(f"{k}={v}" for k, v in spec.env.items())])
+        check_command_line([self._script, *(f"{k}={v}" for k, v in spec.env.items())], "Daytona")
         self._pgid: int | None = None
         self.failure: LaunchError | None = None
         self._started: asyncio.Future[None] | None = None

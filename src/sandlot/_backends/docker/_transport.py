@@ -12,7 +12,7 @@ from ..._launcher._script import load
 from ..._process import CLOSE_WAIT, SIGNAL_WAIT
 from ..._transport import FailedLaunch, LaunchSpec, RawProcess, Transport
 from ..._url import SandboxURL
-from ..._validate import MAX_ARG_BYTES, command_line_too_large
+from ..._validate import check_command_line
 from . import _files, backend
 from ._engine import Engine
 from ._errors import ContainerStopped
@@ -25,7 +25,6 @@ __all__ = ["DockerTransport", "connect"]
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: All arguments and environment strings of one command together: half of Linux's usual
 #: ARG_MAX, leaving room for the container's own environment.
-MAX_TOTAL_BYTES = 1 << 20
 #: How long the launcher may take to report (the container may be very busy).
 _START_TIMEOUT = 60.0
 
@@ -76,7 +75,7 @@ class DockerTransport(Transport):
         if "PATH" in spec.env:
             # The launcher's tools come from the container's PATH; the command gets its own.
             env += [f"PATH={self._path}", f"SANDLOT_PATH={spec.env['PATH']}"]
-        check_command_line([*cmd, *env])
+        check_command_line([*cmd, *env], "Docker")
         config: dict[str, object] = {
             "Cmd": cmd,
             "AttachStdin": spec.stdin or tty,
@@ -133,22 +132,6 @@ async def _stop(raw: RawProcess) -> None:
     """Dispose of a start the caller gave up on (a failed launch started nothing)."""
     if isinstance(raw, DockerProcess):
         await raw.abandon()
-
-
-def check_command_line(strings: list[str]) -> None:
-    """Refuse, before anything is sent, what exec in the container would refuse (E2BIG)."""
-    sizes = [len(s.encode()) for s in strings]
-    if max(sizes) > MAX_ARG_BYTES:
-        raise command_line_too_large(
-            f"{max(sizes)} bytes in one argument or environment string, over Linux's "
-            f"limit of {MAX_ARG_BYTES} bytes for one"
-        )
-    if sum(sizes) > MAX_TOTAL_BYTES:
-        raise command_line_too_large(
-            f"{sum(sizes)} bytes of arguments and environment in all, over sandlot's limit "
-            f"of {MAX_TOTAL_BYTES} for Docker (exec's limit, ARG_MAX, is usually 2 MiB "
-            f"including the container's own environment; one argument holds {MAX_ARG_BYTES})"
-        )
 
 
 async def connect(url: SandboxURL, options: DockerOptions) -> DockerTransport:
