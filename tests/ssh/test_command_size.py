@@ -38,7 +38,9 @@ async def test_far_past_sshds_packet_limit_other_processes_live_on(sshd: Sshd) -
         for big in ({"args": ["x" * 300_000]}, {"env": {"BIG": "é" * 150_000}}):
             with anyio.fail_after(5), pytest.raises(sandlot.InvalidArgument, match="too large"):
                 await sb.exec("true", **big)  # type: ignore[arg-type]
-        assert sshd.connection_pids() == pids  # the same connection, not a new one
+        # The same connection, not a new one: no new sshd process (one forked for a session
+        # shows as sshd until it execs the shell, so one may have gone meanwhile).
+        assert pids and set(sshd.connection_pids()) <= set(pids)
         with anyio.fail_after(10):
             await bystander.stdin.send(b"alive\n")
             assert await bystander.stdout.receive() == b"alive\n"
