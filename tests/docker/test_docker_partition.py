@@ -163,3 +163,24 @@ async def test_a_process_whose_engine_dies_ends_with_connection_lost(
                 await reading.aclose()
                 await waiting.aclose()
                 assert anyio.current_time() - started < 2 * 5.5
+
+
+async def test_a_quiet_read_notices_a_frozen_engine(
+    dockerd: Dockerd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output awaited with no deadline: after a quiet spell the Engine is asked whether it
+    still answers, so a frozen one ends the read with ConnectionLost (not a hang)."""
+    from sandlot._backends.docker import _engine, _process
+
+    monkeypatch.setattr(_process, "IDLE_PROBE", 0.5)
+    monkeypatch.setattr(_engine, "PROBE_TIMEOUT", 1.0)
+    async with open_docker(dockerd) as sb:
+        with anyio.fail_after(30):
+            async with sb.spawn("sh", ["-c", "echo up; exec sleep 60"]) as proc:
+                assert await proc.stdout.receive() == b"up\n"
+                await anyio.sleep(1)  # quiet for longer than a probe interval: still fine
+                with frozen(dockerd):
+                    started = anyio.current_time()
+                    with pytest.raises(sandlot.ConnectionLost, match="stopped answering"):
+                        await proc.stdout.receive()
+                    assert anyio.current_time() - started < 3

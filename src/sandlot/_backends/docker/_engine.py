@@ -33,6 +33,8 @@ __all__ = ["API_VERSION", "Engine", "ExecStream", "container_path"]
 
 #: Engine 20.10 (API 1.41) and later serve it.
 API_VERSION = "1.41"
+#: How long the Engine has to answer a probe (see DockerProcess): past it, it is lost.
+PROBE_TIMEOUT = 15.0
 _UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
 
 
@@ -215,6 +217,17 @@ class Engine:
                 yield ExecStream(resp.extensions["network_stream"])
         except httpx.TransportError as exc:
             raise _connect_error(exc, self.host) from None
+
+    async def probe(self) -> None:
+        """Raise ConnectionLost unless the Engine answers ``/_ping`` within PROBE_TIMEOUT."""
+        try:
+            with anyio.fail_after(PROBE_TIMEOUT):
+                await self._client.get(self._url("/_ping"))
+        except (TimeoutError, httpx.TransportError):
+            raise ConnectionLost(
+                f"the Docker Engine at {self.host} stopped answering "
+                f"(no answer to a probe in {PROBE_TIMEOUT:g} s)"
+            ) from None
 
     async def run(self, container: str, argv: list[str]) -> None:
         """Run ``argv`` to its end (for a signal: another exec)."""

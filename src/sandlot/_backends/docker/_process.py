@@ -34,6 +34,9 @@ logger = logging.getLogger("sandlot")
 _ABANDONED_KILL_WAIT = 10.0
 #: Output buffered per stream before reading stops.
 _BUFFER_LIMIT = 1 << 20
+#: After this long without a byte, a read asks the Engine whether it still answers: a
+#: frozen Engine keeps the connection open, and a quiet process is legitimate.
+IDLE_PROBE = 15.0
 _MAX_PREAMBLE = 64 * 1024
 
 
@@ -167,7 +170,7 @@ class DockerProcess(RawProcess):
         self._pulling = True
         try:
             try:
-                data = await self._stream.read()
+                data = await self._read_or_probe()
             except ConnectionLost as exc:
                 self._error = exc
                 self._eof = True
@@ -179,6 +182,12 @@ class DockerProcess(RawProcess):
         finally:
             self._pulling = False
             self._notify()
+
+    async def _read_or_probe(self) -> bytes:
+        while True:
+            with anyio.move_on_after(IDLE_PROBE):
+                return await self._stream.read()  # cancelling it loses nothing
+            await self._engine.probe()
 
     def _put(self, key: int, data: bytes) -> None:
         if data and key not in self._dropped:
