@@ -16,6 +16,7 @@ import pytest
 from abandoned import abandoned_pgid, group_gone
 
 import sandlot
+from targets import processes
 from targets.docker import Dockerd, open_docker, private_dockerd
 
 #: How far past a deadline a call may return while the Engine is frozen.
@@ -84,18 +85,7 @@ async def test_closing_the_sandbox_while_the_engine_is_frozen_is_bounded(
 def _processes_under(path: str) -> list[int]:
     """Host processes whose command line names ``path`` (a dead dockerd's containerd and
     shims, which outlive it)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except OSError:
-            continue
-        if path.encode() in cmdline:
-            found.append(int(entry))
-    return found
+    return [pid for pid, p in processes().items() if path.encode() in p.cmdline]
 
 
 @contextlib.contextmanager

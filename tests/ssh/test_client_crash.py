@@ -17,7 +17,8 @@ import pytest
 
 import sandlot
 from sandlot._backends.ssh import _guardian
-from targets.ssh import TEST_USER, Sshd, processes
+from targets import processes
+from targets.ssh import TEST_USER, Sshd
 
 # What the doomed client runs: spawn a silent long-running process (no pty, nothing
 # written: neither SIGHUP nor SIGPIPE would ever reach it), report its pid, then wait.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import NamedTuple
 
 import attrs
 
@@ -38,3 +39,27 @@ class Target:
     #: the capabilities it lacks (field names of :class:`sandlot.Capabilities`): what
     #: ``sb.capabilities`` must declare
     lacks: frozenset[str] = frozenset()
+
+
+class Proc(NamedTuple):
+    ppid: int
+    name: str
+    cmdline: bytes
+
+
+def processes() -> dict[int, Proc]:
+    """This machine's processes now, from /proc (those that vanish meanwhile left out)."""
+    found: dict[int, Proc] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        found[int(entry)] = Proc(int(stat[stat.rindex(")") + 2 :].split()[1]), name, cmdline)
+    return found

@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import attrs
 import pytest
@@ -27,37 +26,13 @@ import pytest
 import sandlot
 import sandlot.ssh
 
-from . import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env
+from . import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env, processes
 
 __all__ = ["SSHD", "sshd", "target_ssh_root", "target_ssh_user"]
 TARGETS = ["target_ssh_root", "target_ssh_user"]
 
 SSHD = "/usr/sbin/sshd"
 TEST_USER = "sandlot-test"
-
-
-class Proc(NamedTuple):
-    ppid: int
-    name: str
-    cmdline: bytes
-
-
-def processes() -> dict[int, Proc]:
-    """This machine's processes now, from /proc (those that vanish meanwhile left out)."""
-    found: dict[int, Proc] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        found[int(entry)] = Proc(int(stat[stat.rindex(")") + 2 :].split()[1]), name, cmdline)
-    return found
 
 
 @attrs.frozen
