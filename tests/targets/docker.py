@@ -15,11 +15,13 @@ import contextlib
 import io
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import attrs
 import pytest
@@ -49,6 +51,8 @@ class Dockerd:
     socket: str
     container: str
     pid: int
+    #: the Engine's TLS listener on 127.0.0.1 (certificates in ``dir/tls``: make_tls)
+    tls_port: int = 0
 
     @property
     def host(self) -> str:
@@ -159,6 +163,8 @@ def private_dockerd() -> Iterator[Dockerd]:
     tmp = tempfile.mkdtemp(prefix="sandlot-dockerd-")
     sock = os.path.join(tmp, "docker.sock")
     log = os.path.join(tmp, "dockerd.log")
+    tls = make_tls(os.path.join(tmp, "tls"))
+    tls_port = _free_port()
     cmd = [
         DOCKERD,
         f"--data-root={tmp}/data",
@@ -169,12 +175,18 @@ def private_dockerd() -> Iterator[Dockerd]:
         "--ip6tables=false",
         "--bridge=none",
         "--storage-driver=vfs",
+        # A TLS listener too (tests/docker/test_docker_tls.py): clients need a certificate.
+        f"--host=tcp://127.0.0.1:{tls_port}",
+        "--tlsverify",
+        f"--tlscacert={tls}/ca.pem",
+        f"--tlscert={tls}/server-cert.pem",
+        f"--tlskey={tls}/server-key.pem",
     ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=infrastructure_env())
     try:
         _wait_for(sock, proc, log)
-        d = Dockerd(tmp, sock, "", proc.pid)
+        d = Dockerd(tmp, sock, "", proc.pid, tls_port)
         repo, tag = IMAGE.split(":")
         d.api(
             "POST",
@@ -209,6 +221,76 @@ def private_dockerd() -> Iterator[Dockerd]:
             check=False,
         )
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def make_tls(directory: str) -> str:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate (Docker's
+    ``--tlsverify`` layout: ca.pem, server-{cert,key}.pem, cert.pem, key.pem) in
+    ``directory``, which it returns."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    os.makedirs(directory, mode=0o700)
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def write(cert_file: str, key_file: str, cert: x509.Certificate, key: Any) -> None:
+        with open(os.path.join(directory, cert_file), "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(os.path.join(directory, key_file), "wb") as f:
+            f.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+
+    def issue(
+        subject: str,
+        signer: ec.EllipticCurvePrivateKey | None,
+        ca: bool,
+        usage: list[x509.ObjectIdentifier],
+    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name("sandlot-test-ca"))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if usage:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
+        if subject == "127.0.0.1":
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(signer or key, hashes.SHA256()), key
+
+    ca_cert, ca_key = issue("sandlot-test-ca", None, True, [])
+    write("ca.pem", "ca-key.pem", ca_cert, ca_key)
+    server = issue("127.0.0.1", ca_key, False, [ExtendedKeyUsageOID.SERVER_AUTH])
+    write("server-cert.pem", "server-key.pem", *server)
+    client = issue("sandlot-test-client", ca_key, False, [ExtendedKeyUsageOID.CLIENT_AUTH])
+    write("cert.pem", "key.pem", *client)
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from ..._errors import (
     AuthenticationFailed,
     ConnectionFailed,
     ConnectionLost,
+    HostKeyRejected,
     HostUnreachable,
     InvalidArgument,
     SandboxNotFound,
@@ -86,11 +87,27 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _connect_error(exc: httpx.TransportError, host: str) -> ConnectionFailed:
+#: What a request through httpx may raise for the connection: its own errors, and an
+#: ssl.SSLError (an OSError) that httpcore lets through when a TLS alert comes after the
+#: handshake (a server refusing our client certificate, under TLS 1.3).
+_TRANSPORT_ERRORS = (httpx.TransportError, OSError)
+
+
+def _connect_error(exc: BaseException, host: str) -> ConnectionFailed:
     text = _reason(exc)
     if "ermission denied" in text:
         return AuthenticationFailed(
             f"permission denied on the Docker socket {host} (run as root or join its group)"
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return HostKeyRejected(
+            f"the Docker Engine at {host} presented a certificate that the CA certificate "
+            f"(ca_cert, $DOCKER_CERT_PATH/ca.pem) does not verify: {text}"
+        )
+    if "CERTIFICATE_REQUIRED" in text or "BAD_CERTIFICATE" in text:
+        return AuthenticationFailed(
+            f"the Docker Engine at {host} refused our TLS client certificate (client_cert, "
+            f"client_key: $DOCKER_CERT_PATH/cert.pem, key.pem): {text}"
         )
     return HostUnreachable(f"cannot reach the Docker Engine at {host}: {text}")
 
@@ -173,7 +190,7 @@ class Engine:
                 content=content,
                 headers={"Content-Type": "application/x-tar"} if content is not None else None,
             )
-        except httpx.TransportError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise _connect_error(exc, self.host) from None
         if response.status_code >= 400:
             raise self.error(response, what)
@@ -215,7 +232,7 @@ class Engine:
                     await resp.aread()
                     raise self.error(resp, exec_id)
                 yield ExecStream(resp.extensions["network_stream"])
-        except httpx.TransportError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise _connect_error(exc, self.host) from None
 
     async def probe(self) -> None:
@@ -223,7 +240,7 @@ class Engine:
         try:
             with anyio.fail_after(PROBE_TIMEOUT):
                 await self._client.get(self._url("/_ping"))
-        except (TimeoutError, httpx.TransportError):
+        except (TimeoutError, *_TRANSPORT_ERRORS):
             raise ConnectionLost(
                 f"the Docker Engine at {self.host} stopped answering "
                 f"(no answer to a probe in {PROBE_TIMEOUT:g} s)"
