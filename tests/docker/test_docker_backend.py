@@ -4,6 +4,7 @@ exit records, provisioning, concurrency, files and the command line."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,20 +100,46 @@ async def test_errors_name_what_is_wrong(dockerd: Dockerd, tmp_path: Path) -> No
             pass
 
 
-def test_permission_denied_on_the_socket_is_said_plainly() -> None:
-    # Root passes any permission check on a socket, so the tests (root) cannot meet it:
-    # the error httpx raises for it (EACCES from connect) is mapped here.
-    import httpx
+_OPEN_IN_A_CHILD = """
+import sys, anyio, sandlot, sandlot.docker
+async def main():
+    options = sandlot.docker.DockerOptions(host=sys.argv[2])
+    try:
+        async with sandlot.open_sandbox(sys.argv[1], docker=options):
+            print("opened")
+    except sandlot.SandlotError as exc:
+        print(type(exc).__name__, exc)
+anyio.run(main)
+"""
 
-    from sandlot._backends.docker._engine import _connect_error
 
-    exc = httpx.ConnectError("[Errno 13] Permission denied")
-    error = _connect_error(exc, "unix:///var/run/docker.sock")
-    assert isinstance(error, sandlot.AuthenticationFailed)
-    assert str(error) == (
-        "permission denied on the Docker socket unix:///var/run/docker.sock "
-        "(run as root or join its group)"
+def test_permission_denied_on_the_socket_is_said_plainly(dockerd: Dockerd) -> None:
+    # Root passes any permission check: the socket is given to `nobody` (mode 0600, the
+    # other tests' root still passes), and the client runs as root without the
+    # capabilities that override file permissions.
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is missing"
+    os.chown(dockerd.socket, 65534, 65534)
+    os.chmod(dockerd.socket, 0o600)
+    run = subprocess.run(
+        [
+            setpriv,
+            "--bounding-set=-dac_override,-dac_read_search",
+            "--",
+            sys.executable,
+            "-c",
+            _OPEN_IN_A_CHILD,
+            f"docker://{dockerd.container}",
+            dockerd.host,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
+    assert run.stdout == (
+        f"AuthenticationFailed permission denied on the Docker socket {dockerd.host} "
+        "(run as root or join its group)\n"
+    ), run.stderr
 
 
 async def test_a_stopped_container_is_a_clear_error(dockerd: Dockerd, new_container: str) -> None:
