@@ -1,10 +1,15 @@
 """The shared launcher script (``sandlot/_launcher/sh/launcher.sh``) on its own, under
-dash, bash and busybox sh: the report its checks print, parsed by the one Parser."""
+dash, bash and busybox sh: the report its checks print, parsed by the one Parser; and the
+Docker and Daytona spawn launchers' signal dispositions under the same shells."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import select
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -81,3 +86,49 @@ def test_the_scripts_load_with_their_checks() -> None:
         text = load(name, package)
         assert ". ./checks.sh" not in text and "check_command() {" in text
         assert "\x1e" not in text  # printf makes the RS byte: no echo forges a report
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGQUIT], ids=lambda s: s.name)
+@pytest.mark.parametrize("backend", ["docker", "daytona"])
+def test_the_spawn_launchers_command_ends_on_sigint_and_sigquit(
+    shell: list[str], backend: str, sig: signal.Signals, tmp_path: Path
+) -> None:
+    # A background job of dash or busybox sh ignores both for good: the command is none.
+    if backend == "docker":
+        args = [f"sandlot-n{os.getpid()}", "", "", "sleep", "60"]
+    else:
+        args = [f"t{os.getpid()}", "", "", "0", "sleep", "60"]
+    text = with_args("spawn", args, f"sandlot._backends.{backend}")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    run = subprocess.Popen(
+        [*shell, "-c", text],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    )
+    pid = 0
+    try:
+        stream = run.stderr if backend == "docker" else run.stdout
+        assert stream is not None
+        seen = b""
+        while not re.search(rb":ok:\d+\n", seen):
+            assert select.select([stream], [], [], 10)[0], seen
+            chunk = os.read(stream.fileno(), 4096)
+            assert chunk, seen
+            seen += chunk
+        pid = int(re.findall(rb":ok:(\d+)\n", seen)[0])
+        with open(f"/proc/{pid}/status") as f:
+            ignored = next(line for line in f if line.startswith("SigIgn:"))
+        os.kill(pid, sig)
+        out, err = run.communicate(timeout=10)
+    finally:
+        for group in (pid, run.pid):  # the command leads its own group, the launcher too
+            with contextlib.suppress(ProcessLookupError):
+                if group:
+                    os.killpg(group, signal.SIGKILL)
+        run.communicate()
+    assert int(ignored.split()[1], 16) & (1 << (sig - 1)) == 0
+    seen += err if backend == "docker" else out
+    assert re.findall(rb"x[: ](\d+)\n", seen) == [str(int(sig)).encode()]

@@ -66,7 +66,7 @@ async def test_kill_with_a_signal_is_reported(sb: sandlot.Sandbox) -> None:
         await proc.kill(signal.SIGKILL)  # after exit: a no-op, not an error
 
 
-# Not SIGINT/SIGQUIT: a non-interactive shell starts background jobs with those ignored.
+# Not SIGINT/SIGQUIT: the command's `sh` starts its background job with those ignored.
 @pytest.mark.parametrize(
     "sig",
     [signal.SIGUSR1, signal.SIGHUP, signal.SIGALRM, signal.SIGKILL],
@@ -83,6 +83,20 @@ async def test_any_signal_reaches_the_process_group(
         await proc.kill(sig.name)
         assert await proc.exit == sandlot.ExitStatus(signal=sig)
         assert await gone(sb, child), f"child {child} survived {sig.name}"
+
+
+# A command the launcher starts does not inherit ignored SIGINT/SIGQUIT (as a non-interactive
+# shell's background jobs would): their default action ends it.
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGQUIT], ids=lambda s: s.name)
+async def test_sigint_and_sigquit_end_a_spawned_command(
+    sb: sandlot.Sandbox, sig: signal.Signals
+) -> None:
+    requires(sb, "signals")
+    async with sb.spawn("sleep", ["60"]) as proc:
+        await proc.ready
+        await proc.kill(sig)
+        with anyio.fail_after(10):
+            assert await proc.exit == sandlot.ExitStatus(signal=sig)
 
 
 async def test_leaving_the_block_terminates_the_process_and_its_children(

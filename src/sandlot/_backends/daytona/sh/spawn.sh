@@ -33,7 +33,7 @@ else
     check_command "$1"
   ) || exit
 fi
-mkfifo "$d/i" "$d/o" "$d/e" "$d/c" "$d/g" || { report nosetup mkfifo; exit 126; }
+mkfifo "$d/i" "$d/o" "$d/e" || { report nosetup mkfifo; exit 126; }
 enc() {
   while c=$(dd bs=65536 count=1 2>/dev/null | base64 -w 4000) && [ -n "$c" ]; do
     for l in $c; do printf '%s%s\n' "$1" "$l"; done
@@ -46,47 +46,55 @@ exec 3<&0
     case $l in I*) printf '%s' "${l#I}" | base64 -d ;; Z*) break ;; esac
   done; } <&3 >"$d/i" 2>/dev/null & ip=$!
 exec 3<&-
-# The holder must not reap the command: the command waits (on g) until the holder is
-# about to become `sleep`, which never reaps, so dash cannot reap it first.
-( (
-    : <"$d/g"
-    i=$n
-    # export NAME=VALUE (the name is in the string)
-    # shellcheck disable=SC2163
-    while [ "$i" -gt 0 ]; do export "$1"; shift; i=$((i - 1)); done
-    exec "$S" "$@"
-  ) <"$d/i" >"$d/o" 2>"$d/e" &
-  echo $! >"$d/c"
-  exec sleep 2147483647 >/dev/null 2>&1 3>"$d/g" ) &
-h=$!
-read -r p <"$d/c"
-# Ready once the command leads its own process group: a signal sent to it from then on
-# cannot miss. (Fields after the name: state, ppid, pgrp.)
-while read -r s <"/proc/$p/stat"; do
-  # shellcheck disable=SC2086
-  set -- ${s##*) }
-  if [ "$3" = "$p" ] || [ "$1" = Z ]; then break; fi
-  sleep 0.001
-done
-# Every FIFO is open now (the command got past g): remove them off the critical path.
+# The command (the pipeline's first element) and its watcher (the second). Neither is a
+# background job: dash and busybox sh start those with SIGINT and SIGQUIT ignored, for
+# good (inherited across exec), so this shell is the command's parent, and it cannot reap
+# it while stopped: the watcher stops it (once both exist) and the command execs only
+# then; the watcher continues it once it has read the wait status of the zombie.
+(
+  read -r s </proc/self/stat
+  echo "${s%% *}"
+  exec <"$d/i" >"$d/o" 2>"$d/e"
+  s=''
+  while [ "${s%% *}" != T ] && read -r s <"/proc/$$/stat"; do s=${s##*) }; done
+  i=$n
+  # export NAME=VALUE (the name is in the string)
+  # shellcheck disable=SC2163
+  while [ "$i" -gt 0 ]; do export "$1"; shift; i=$((i - 1)); done
+  exec "$S" "$@"
+) | (
+  read -r p || exit
+  kill -STOP $$
+  # Ready once the command leads its own process group: a signal sent to it from then on
+  # cannot miss. (Fields after the name: state, ppid, pgrp.)
+  while read -r s <"/proc/$p/stat"; do
+    # shellcheck disable=SC2086
+    set -- ${s##*) }
+    if [ "$3" = "$p" ] || [ "$1" = Z ]; then break; fi
+    sleep 0.001
+  done
+  # Every FIFO is open now (the command got past its redirections): remove them off the
+  # critical path.
+  rm -rf "$d" >/dev/null 2>&1 & rp=$!
+  report ok "$p"
+  t=0.002
+  while :; do
+    if ! read -r s <"/proc/$p/stat"; then w='?'; break; fi
+    # shellcheck disable=SC2086
+    set -- ${s##*) }
+    if [ "$1" = Z ]; then eval "w=\${50}"; break; fi
+    sleep $t
+    case $t in
+      0.002) t=0.003 ;; 0.003) t=0.005 ;; 0.005) t=0.01 ;; 0.01) t=0.02 ;; 0.02) t=0.05 ;;
+      0.05) t=0.1 ;;
+    esac
+  done
+  kill -CONT $$
+  # The directory must be gone before the client hears of the exit: it then deletes our
+  # session, which kills this process group before an EXIT trap could run.
+  wait $rp
+  echo "x $w"
+)
 trap - EXIT
-rm -rf "$d" >/dev/null 2>&1 & rp=$!
-report ok "$p"
-t=0.002
-while :; do
-  if ! read -r s <"/proc/$p/stat"; then w='?'; break; fi
-  # shellcheck disable=SC2086
-  set -- ${s##*) }
-  if [ "$1" = Z ]; then eval "w=\${50}"; break; fi
-  sleep $t
-  case $t in
-    0.002) t=0.003 ;; 0.003) t=0.005 ;; 0.005) t=0.01 ;; 0.01) t=0.02 ;; 0.02) t=0.05 ;;
-    0.05) t=0.1 ;;
-  esac
-done
-# The directory must be gone before the client hears of the exit: it then deletes our
-# session, which kills this process group before an EXIT trap could run.
-wait $rp
-echo "x $w"
-kill -9 $h $ip 2>/dev/null
+kill -9 $ip 2>/dev/null
 wait $eo $ee

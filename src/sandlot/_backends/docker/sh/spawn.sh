@@ -5,11 +5,11 @@
 # TAG is the report's tag (`sandlot-NONCE`); FLAGS holds `c` (change to CWD first) and
 # `p`: the command's PATH is in $SANDLOT_PATH (this script's tools come from the
 # container's PATH, the command's lookup and environment from the caller's).
-# The Engine reports a signal as exit code 128+N, like `exit 128+N`: so the command's
-# parent is a holder that never reaps it (it becomes `sleep`), and this shell reads the
-# raw wait status from /proc/PID/stat (field 52) once the command is a zombie. Reports
-# go to stderr: `ok PID` (the command leads its own session and process group), then
-# `x STATUS` when it ended (empty if it could not be read).
+# The Engine reports a signal as exit code 128+N, like `exit 128+N`: so this shell reads
+# the command's raw wait status from /proc/PID/stat (field 52) while it is a zombie, which
+# its parent must not reap meanwhile (see "The command" below). Reports go to stderr:
+# `ok PID` (the command leads its own session and process group), then `x STATUS` when it
+# ended (empty if it could not be read).
 # shellcheck source=../../../_launcher/sh/checks.sh
 . ./checks.sh
 sandlot_tag=$1 sandlot_fd=2
@@ -34,48 +34,51 @@ if mkfifo -m 600 "$f.o" "$f.e" 2>/dev/null; then
   exec 4>"$f.o" 5>"$f.e"
   rm -f "$f.o" "$f.e" &
 fi
-# The holder prints the command's pid, then becomes `sleep` with no stream of ours open,
-# which ends this command substitution. The command waits for that: a shell reaps.
-sandlot_p=$( (
-  (
-    read -r s </proc/self/stat
-    s=${s##*) } && s=${s#* } && h=${s%% *}
-    while read -r c <"/proc/$h/comm" && [ "$c" != sleep ]; do :; done
-    # The report, from the command's own session: setsid leaves it the leader. (The
-    # report's format is checks.sh's; this new shell does not have it.)
-    # shellcheck disable=SC2016
-    exec setsid sh -c 'printf "\036%s:ok:%s\n" "$0" $$ >&2
+# The command (the pipeline's first element) and its watcher (the second). Neither is a
+# background job: dash and busybox sh start those with SIGINT and SIGQUIT ignored, for
+# good (inherited across exec), so this shell is the command's parent, and it cannot reap
+# it while stopped: the watcher stops it (once both exist) and the command execs only
+# then; the watcher continues it once it has read the wait status of the zombie.
+(
+  read -r s </proc/self/stat
+  echo "${s%% *}"
+  s=''
+  while [ "${s%% *}" != T ] && read -r s <"/proc/$$/stat"; do s=${s##*) }; done
+  # The report, from the command's own session: setsid leaves it the leader. (The
+  # report's format is checks.sh's; this new shell does not have it.)
+  # shellcheck disable=SC2016
+  exec setsid sh -c 'printf "\036%s:ok:%s\n" "$0" $$ >&2
 if [ -n "${SANDLOT_PATH+x}" ]; then PATH=$SANDLOT_PATH; unset SANDLOT_PATH; fi
-exec "$@"' "$sandlot_tag" "$@"
-  ) <&3 >&4 2>&5 3<&- 4>&- 5>&- &
-  echo $!
-  # The exec stream must not stay open in it: its stdin too.
-  # shellcheck disable=SC2217
-  exec sleep 2147483647 </dev/null >/dev/null 2>&1 3<&- 4>&- 5>&-
-) & )
-# Fd 5 stays open here: the exit report follows the command's stderr (and its ok report).
-exec 3<&- 4>&- </dev/null
-# Until the command is a zombie: first without forking (a short command ends within a
-# few hundred reads, and a `sleep` costs a fork and an exec), then backing off to 0.1 s.
-t=0 n=0
-while :; do
-  if ! read -r s <"/proc/$sandlot_p/stat"; then w=''; break; fi
-  # shellcheck disable=SC2086
-  set -- ${s##*) }
-  if [ "$1" = Z ]; then h=$2; eval "w=\${50}"; break; fi
-  if [ $n -lt 300 ]; then n=$((n + 1)); continue; fi
-  case $t in
-    0) t=0.001 ;; 0.001) t=0.002 ;; 0.002) t=0.005 ;; 0.005) t=0.01 ;; 0.01) t=0.02 ;;
-    0.02) t=0.05 ;; *) t=0.1 ;;
-  esac
-  sleep $t
-done
-[ -n "${h:-}" ] && kill -9 "$h" 2>/dev/null
-sandlot_fd=5
-report x "$w"
-exec 5>&-
+exec "$@"' "$sandlot_tag" "$@" <&3 >&4 2>&5 3<&- 4>&- 5>&-
+) | (
+  exec 3<&- 4>&- >/dev/null
+  read -r p || exit 255
+  kill -STOP $$
+  # Until the command is a zombie: first without forking (a short command ends within a
+  # few hundred reads, and a `sleep` costs a fork and an exec), then backing off to 0.1 s.
+  t=0 n=0
+  while :; do
+    if ! read -r s <"/proc/$p/stat"; then w=''; break; fi
+    # shellcheck disable=SC2086
+    set -- ${s##*) }
+    if [ "$1" = Z ]; then eval "w=\${50}"; break; fi
+    if [ $n -lt 300 ]; then n=$((n + 1)); continue; fi
+    case $t in
+      0) t=0.001 ;; 0.001) t=0.002 ;; 0.002) t=0.005 ;; 0.005) t=0.01 ;; 0.01) t=0.02 ;;
+      0.02) t=0.05 ;; *) t=0.1 ;;
+    esac
+    sleep $t
+  done
+  kill -CONT $$
+  # Fd 5: the exit report follows the command's stderr (and its ok report).
+  sandlot_fd=5
+  report x "$w"
+  [ -n "$w" ] || exit 255
+  if [ $((w & 127)) -eq 0 ]; then exit $((w >> 8)); fi
+  exit $((128 + (w & 127)))
+)
+c=$?
+exec 3<&- 4>&- 5>&- </dev/null
 # shellcheck disable=SC2086
 [ -z "$r" ] || wait $r
-[ -n "$w" ] || exit 255
-if [ $((w & 127)) -eq 0 ]; then exit $((w >> 8)); fi
-exit $((128 + (w & 127)))
+exit $c
