@@ -82,9 +82,11 @@ fi
 # records which reaper applies, goes to the working directory, gives the job's
 # variables their names back (positional parameters only from there on: assigning any
 # variable could change one of them), and becomes the command.
-# Args: CGROUP WORKDIR ENV_NAMES ARGV...
+# Args: GATE CGROUP WORKDIR ENV_NAMES ARGV... With a GATE (a FIFO), it first waits until
+# its holder opens the gate, which the holder does only as it becomes `sleep` (see below).
 # shellcheck disable=SC2016 # expanded by that shell, not this one
-command_script='cgroup=$1 workdir=$2 env_names=$3; shift 3
+command_script='[ -z "$1" ] || : < "$1"
+cgroup=$2 workdir=$3 env_names=$4; shift 4
 if [ -n "$cgroup" ] && { echo $$ > "$cgroup/cgroup.procs"; } 2>/dev/null
 then reaper=cgroup; else reaper=pgroup; fi
 echo $reaper > reaper.tmp && mv -f reaper.tmp reaper
@@ -97,11 +99,11 @@ shift
 exec "$@"'
 run_command() {
   if [ "$out_log" = "$err_log" ]; then
-    setsid sh -c "$command_script" sandlot-job-cmd "$cgroup" "$workdir" "$env_names" "$@" \
-      < stdin >> "$out_log" 2>&1 3>&- &
+    setsid sh -c "$command_script" sandlot-job-cmd "$gate" "$cgroup" "$workdir" "$env_names" \
+      "$@" < stdin >> "$out_log" 2>&1 3>&- &
   else
-    setsid sh -c "$command_script" sandlot-job-cmd "$cgroup" "$workdir" "$env_names" "$@" \
-      < stdin >> "$out_log" 2>> "$err_log" 3>&- &
+    setsid sh -c "$command_script" sandlot-job-cmd "$gate" "$cgroup" "$workdir" "$env_names" \
+      "$@" < stdin >> "$out_log" 2>> "$err_log" 3>&- &
   fi
 }
 
@@ -117,10 +119,15 @@ count_fields() {
 exact=0 stat_line=''
 read -r stat_line 2>/dev/null < /proc/$$/stat && count_fields "$stat_line" \
   && [ "$field_count" -ge 50 ] && exact=1
-holder_pid=''
+holder_pid='' gate=''
 if [ $exact = 1 ]; then
-  # Builtins only before the exec: a shell waiting for any other child would reap it.
-  ( run_command "$@"; echo $! > cpid; exec sleep 2147483647 ) 3>&- < /dev/null > /dev/null 2>&1 &
+  # Builtins only before the exec: a shell waiting for any other child would reap it. A
+  # shell may reap a child that ended even so (busybox's did, before the exec): the
+  # command waits at the gate until the holder opens it, in the redirection of its exec.
+  gate=gate
+  mkfifo gate
+  ( run_command "$@"; echo $! > cpid; exec sleep 2147483647 9> gate ) 3>&- < /dev/null \
+    > /dev/null 2>&1 &
   holder_pid=$!
   read_start_time "$holder_pid"
   printf '%s %s\n' "$holder_pid" "$start_time" > holder
@@ -210,7 +217,7 @@ signal_tree KILL
 [ -n "$watchdog_pid" ] && kill "$watchdog_pid" 2>/dev/null
 exec 3>&-
 wait
-rm -f stdout.pipe stderr.pipe output.pipe
+rm -f stdout.pipe stderr.pipe output.pipe gate
 # Signals are recorded by name too: numbers differ between architectures.
 if [ $signal_number != 0 ]; then
   signal_name=$(kill -l $signal_number 2>/dev/null) || signal_name=-
