@@ -113,13 +113,22 @@ class Reaper:
         if not self._pending:
             return
         with anyio.move_on_after(SIGNAL_WAIT):
-            for raw, argv in list(self._pending.items()):
+            for raw in list(self._pending):
+                # Taken out while it is tried: concurrent starts retry concurrently.
+                argv = self._pending.pop(raw, None)
+                if argv is None:
+                    continue  # another retry has it
+                delivered = False
                 try:
                     await raw.signal(_signal.SIGKILL)
+                    delivered = True
                 except SandlotError:
-                    continue  # still unreachable
-                del self._pending[raw]
-                logger.info("killed %r once the sandbox answered again", argv)
+                    pass  # still unreachable
+                finally:
+                    if not delivered:
+                        self._pending[raw] = argv
+                if delivered:
+                    logger.info("killed %r once the sandbox answered again", argv)
 
     async def aclose(self) -> None:
         """A last retry (skipped right after giving up); says what may still be running."""
