@@ -207,7 +207,6 @@ async def test_a_transfer_cut_by_a_lost_connection_leaves_no_task_behind(
 
 async def test_read_file_reads_past_the_size_stat_gives(sshd: Sshd) -> None:
     """A /proc file says its size is 0: read_file still returns what it holds, as locally."""
-    with open("/proc/version", "rb") as f:
-        expected = f.read()
+    expected = await anyio.Path("/proc/version").read_bytes()
     async with sandlot.open_sandbox(sshd.url("root"), ssh=sshd.options()) as sb:
         assert await sb.read_file("/proc/version") == expected
