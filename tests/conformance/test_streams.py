@@ -60,3 +60,22 @@ async def test_output_of_a_silent_process_meets_the_receive_contract(
             async with sb.spawn("sleep", ["60"]) as proc:
                 await proc.ready
                 await check(proc.stdout if route == "stdout" else proc.stderr)
+
+
+@pytest.mark.parametrize("route", ["stdout", "stderr"])
+@pytest.mark.parametrize("tail", [b"\x1e", b"x\x1esandlot-"], ids=["RS", "RS-tag"])
+async def test_output_ending_like_a_report_reaches_the_reader_at_once(
+    sb: sandlot.Sandbox, route: str, tail: bytes
+) -> None:
+    """Bytes that could start one of the launchers' reports (which begin with RS) are the
+    command's output while it runs: nothing holds them back until more output comes."""
+    octal = "".join(f"\\{b:03o}" for b in tail)
+    redirect = "" if route == "stdout" else ">&2"
+    async with sb.spawn("sh", ["-c", f"printf '{octal}' {redirect}; exec sleep 30"]) as proc:
+        stream = proc.stdout if route == "stdout" else proc.stderr
+        got = b""
+        with anyio.fail_after(10):
+            while len(got) < len(tail):
+                got += await stream.receive()
+        assert got == tail
+        await proc.kill()

@@ -120,3 +120,10 @@ async def test_output_before_the_report_does_not_block_the_start() -> None:
     assert proc.failure is None and proc._pgid == 42
     assert len(await proc.stdout.receive(10 << 20)) == 40 * 65536
     assert await proc.wait() == sandlot.ExitStatus(code=143)
+
+
+def test_held_output_is_released_when_no_report_is_on_its_way() -> None:
+    r = ExitReport(TAG)
+    assert (r.feed(b"data\x1e"), r.holding) == (b"data", True)
+    assert (r.release(), r.holding) == (b"\x1e", False)
+    assert r.feed(LINE) == b"" and r.status == "36608"

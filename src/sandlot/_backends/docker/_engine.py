@@ -27,6 +27,7 @@ from ..._errors import (
     InvalidArgument,
     SandboxNotFound,
 )
+from ._demux import STDOUT, Demuxer
 from ._errors import ContainerStopped, EngineError, ImageNotFound
 from ._options import DockerOptions
 
@@ -37,6 +38,8 @@ API_VERSION = "1.41"
 #: How long the Engine has to answer a probe (see DockerProcess): past it, it is lost.
 PROBE_TIMEOUT = 15.0
 _UPGRADE = {"Connection": "Upgrade", "Upgrade": "tcp"}
+#: What ``run`` keeps of a control command's stdout (a process state: a few bytes).
+_RUN_OUTPUT_LIMIT = 4096
 
 
 def _transport(
@@ -246,14 +249,18 @@ class Engine:
                 f"(no answer to a probe in {PROBE_TIMEOUT:g} s)"
             ) from None
 
-    async def run(self, container: str, argv: list[str]) -> None:
-        """Run ``argv`` to its end (for a signal: another exec)."""
+    async def run(self, container: str, argv: list[str]) -> bytes:
+        """Run ``argv`` to its end (a signal, a question: another exec); its stdout."""
         exec_id = await self.create_exec(
             container, {"Cmd": argv, "AttachStdout": True, "AttachStderr": True}
         )
+        demux, out = Demuxer(), bytearray()
         async with self.start_exec(exec_id, tty=False) as stream:
-            while await stream.read():
-                pass
+            while data := await stream.read():
+                for key, payload in demux.feed(data):
+                    if key == STDOUT and len(out) < _RUN_OUTPUT_LIMIT:
+                        out += payload
+        return bytes(out)
 
     async def exec_exit_code(self, exec_id: str) -> int | None:
         info = await self.json("GET", f"/exec/{exec_id}/json", what=exec_id)

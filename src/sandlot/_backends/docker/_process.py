@@ -38,6 +38,11 @@ _BUFFER_LIMIT = 1 << 20
 #: frozen Engine keeps the connection open, and a quiet process is legitimate.
 IDLE_PROBE = 15.0
 _MAX_PREAMBLE = 64 * 1024
+#: How long output that may start the exit report is held before asking whether the
+#: command still runs (a question that costs an exec: only when the stream is quiet).
+HOLD_CHECK = 0.05
+#: Prints the state letter of process $0 (nothing if it is gone).
+_PROCESS_STATE = 'read -r s </proc/"$0"/stat 2>/dev/null || exit 0; s=${s##*) }; echo "${s%% *}"'
 
 
 class _Buffer:
@@ -134,6 +139,7 @@ class DockerProcess(RawProcess):
         self._demux = Demuxer()
         self._report = Parser(nonce=tag.removeprefix("sandlot-"), max_preamble=_MAX_PREAMBLE)
         self._exit_report = ExitReport(tag)
+        self._leader_ended = False  # known to have ended (see _check_held)
         self._bufs = {STDOUT: _Buffer(), STDERR: _Buffer()}
         self._dropped: set[int] = set()
         self._eof = False
@@ -177,17 +183,38 @@ class DockerProcess(RawProcess):
                 return
             if data:
                 self._dispatch(data)
-            else:
+            elif data is not None:
                 await self._on_end()
         finally:
             self._pulling = False
             self._notify()
 
-    async def _read_or_probe(self) -> bytes:
+    async def _read_or_probe(self) -> bytes | None:
+        """Bytes read (``b""`` at the end), or None: held output was released instead."""
         while True:
-            with anyio.move_on_after(IDLE_PROBE):
+            held = self._exit_report.holding and not self._leader_ended
+            with anyio.move_on_after(HOLD_CHECK if held else IDLE_PROBE):
                 return await self._stream.read()  # cancelling it loses nothing
-            await self._engine.probe()
+            if not held:
+                await self._engine.probe()
+            elif await self._check_held():
+                return None
+
+    async def _check_held(self) -> bool:
+        """Output that may start the exit report is held back, and nothing came since:
+        if the command is not a zombie now, no report had been written when it came (the
+        launcher writes it only then), and it is output after all."""
+        try:
+            state = await self._engine.run(
+                self._container, ["sh", "-c", _PROCESS_STATE, str(self._pgid)]
+            )
+        except SandlotError as exc:
+            raise ConnectionLost(f"lost the Docker Engine while reading output: {exc}") from None
+        if state.strip() in (b"", b"Z"):
+            self._leader_ended = True  # the report is on its way: no need to ask again
+            return False
+        self._put(STDERR, self._exit_report.release())
+        return True
 
     def _put(self, key: int, data: bytes) -> None:
         if data and key not in self._dropped:

@@ -4,7 +4,8 @@ After its ``ok`` report (the shared protocol, :mod:`sandlot._launcher._protocol`
 launcher writes ``RS TAG ":x:" STATUS LF`` on stderr once the command ended, ``STATUS``
 being the raw wait status (empty if it could not be read). The tag holds a nonce, so the
 command's own output never forges it; the report is taken out of the stream, and a
-possible start of it is held back until the next bytes tell.
+possible start of it is held back until the next bytes tell, or until the client learns
+that no report was on its way (:meth:`release`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ class ExitReport:
             self._held = buf[at:]
             return buf[:at]
         return buf
+
+    @property
+    def holding(self) -> bool:
+        """Output that may start the report is held back."""
+        return bool(self._held)
+
+    def release(self) -> bytes:
+        """What was held is output after all (no report was on its way when it came)."""
+        held, self._held = self._held, b""
+        return held
 
     def end(self) -> bytes:
         """The stream ended: what was held back is output after all."""

@@ -69,10 +69,12 @@ exec "$@"' "$sandlot_tag" "$@" <&3 >&4 2>&5 3<&- 4>&- 5>&-
     esac
     sleep $t
   done
-  kill -CONT $$
-  # Fd 5: the exit report follows the command's stderr (and its ok report).
+  # Fd 5: the exit report follows the command's stderr (and its ok report). Written
+  # before the launcher reaps the command: while the command is not a zombie, no exit
+  # report is on its way (the client relies on it to release output it held back).
   sandlot_fd=5
   report x "$w"
+  kill -CONT $$
   [ -n "$w" ] || exit 255
   if [ $((w & 127)) -eq 0 ]; then exit $((w >> 8)); fi
   exit $((128 + (w & 127)))
