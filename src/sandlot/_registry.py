@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ import anyio
 import attrs
 
 from ._backends import backend_for, options_for
-from ._errors import InvalidArgument, SandboxNotFound, SandlotError
+from ._errors import InvalidArgument, InvalidSandboxURL, SandboxNotFound, SandlotError
 from .backends import parse_url
 
 __all__ = ["SandboxRecord", "SandboxRegistry"]
@@ -68,6 +69,26 @@ class SandboxRecord:
     created_at: float
     updated_at: float
     error: str | None = None
+
+
+def _new_params(url: str | None) -> tuple[str | None, dict[str, str]]:
+    """``<scheme>://new?name=value&...``: the URL without its query, and what it sets;
+    any other URL as it is (its backend's parser judges it)."""
+    base, _, query = (url or "").partition("?")
+    if not base.endswith("://new") or not query:
+        return url, {}
+    try:
+        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise InvalidSandboxURL(
+            f"malformed query in sandbox URL {url!r}: expected name=value&..."
+        ) from None
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise InvalidSandboxURL(f"{name!r} is set twice in {url!r}")
+        params[name] = value
+    return base, params
 
 
 def _check_config(config: Mapping[str, Any] | None) -> dict[str, ConfigValue]:
@@ -143,12 +164,22 @@ class SandboxRegistry:
         """Record a sandbox. The provider comes from ``url``, then ``$SANDLOT_SANDBOX``,
         then ``local``. ``<scheme>://new`` has a provider that owns its sandboxes
         (a backend with ``provisioning``) create a new one, with the backend's options
-        (``<backend name>=...``); other URLs are recorded as they are."""
+        (``<backend name>=...``), some of which the URL may set
+        (``docker://new?image=busybox``); other URLs are recorded as they are."""
         cfg = _check_config(config)
+        url, params = _new_params(url)
         parsed = parse_url(url)
         backend = backend_for(parsed)
         provision = backend.provisioning if parsed.target == "new" else None
+        unknown = [name for name in params if name not in backend.new_params]
+        if unknown:
+            can = ", ".join(backend.new_params) or "nothing"
+            raise InvalidSandboxURL(
+                f"{unknown[0]!r} cannot be set in a {parsed} URL (it can set: {can})"
+            )
         opts = options_for(backend, dict(options)) if provision else None
+        if params and opts is not None:
+            opts = attrs.evolve(opts, **params)
         sid = "sb_" + uuid.uuid4().hex
         now = time.time()
         await self._run(

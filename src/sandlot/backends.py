@@ -84,6 +84,8 @@ class Backend:
     - ``capabilities``: what its sandboxes can do.
     - ``provisioning``: create / start / stop / delete, for providers that own a
       sandbox's lifecycle (``SandboxRegistry.create("<scheme>://new")`` creates one).
+    - ``new_params``: the options (string-valued, never secret) that a
+      ``<scheme>://new?name=value&...`` URL may set for the sandbox it creates.
     - ``extra``: the ``pip install sandlot[extra]`` its ``connect`` needs, if any.
     - ``requires``: what that extra brings, as ``"module"`` or ``"module:name"``; checked
       before ``connect`` is imported, so a missing one says which extra to install.
@@ -100,6 +102,7 @@ class Backend:
     from_config: Callable[[Mapping[str, Any]], Any] | None = None
     capabilities: Capabilities = attrs.field(factory=Capabilities)
     provisioning: Provisioning | None = None
+    new_params: tuple[str, ...] = ()
     extra: str | None = None
     requires: tuple[str, ...] = ()
 

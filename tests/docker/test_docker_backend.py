@@ -177,15 +177,62 @@ async def test_the_registry_creates_stops_starts_and_deletes_containers(
         await sandlot.docker.delete_container(ident, opts)
 
 
+async def test_a_new_url_names_the_image(dockerd: Dockerd, tmp_path: Path) -> None:
+    opts = dockerd.options()  # no image: the URL gives it
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    record = await registry.create(f"docker://new?image={IMAGE}", docker=opts)
+    try:
+        assert record.url == f"docker://{record.provider_id}"
+        image = dockerd.api("GET", f"/containers/{record.provider_id}/json")["Config"]["Image"]  # type: ignore[index]
+        assert image == IMAGE
+        async with registry.open(record.id, docker=opts) as sb:
+            assert (await sb.exec("echo", ["up"])).stdout == b"up\n"
+    finally:
+        await registry.delete(record.id, docker=opts)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "docker://new?tls=0",
+            "'tls' cannot be set in a docker://new URL (it can set: image, user)",
+        ),
+        (
+            "docker://new?image",
+            "malformed query in sandbox URL 'docker://new?image': expected name=value&...",
+        ),
+        ("docker://new?image=a&image=b", "'image' is set twice in 'docker://new?image=a&image=b'"),
+    ],
+)
+async def test_a_bad_new_url_is_refused_before_anything_is_created(
+    dockerd: Dockerd, tmp_path: Path, url: str, message: str
+) -> None:
+    def containers() -> list[str]:
+        listed = dockerd.api("GET", "/containers/json?all=1")
+        assert isinstance(listed, list)
+        return sorted(c["Id"] for c in listed)
+
+    before = containers()
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    with pytest.raises(sandlot.InvalidSandboxURL) as info:
+        await registry.create(url, docker=dockerd.options(image=IMAGE))
+    assert str(info.value) == message
+    assert await registry.list() == []
+    assert containers() == before
+
+
 @pytest.mark.parametrize("code", [0, 1, 126, 127, 128, 130, 137, 143, 255])
 async def test_exit_codes_above_128_are_codes(sb: sandlot.Sandbox, code: int) -> None:
     r = await sb.exec("sh", ["-c", f"exit {code}"])
     assert r.exit == sandlot.ExitStatus(code=code)
 
 
-# Not SIGINT/SIGQUIT: the command starts with them ignored, as a background job of a
-# non-interactive shell (the launcher's holder needs one; docs/backends.md).
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGSEGV, signal.SIGUSR1])
+@pytest.mark.parametrize(
+    "sig",
+    # (Not SIGQUIT: busybox sh, the command here, ignores it itself.)
+    [signal.SIGINT, signal.SIGTERM, signal.SIGKILL, signal.SIGSEGV, signal.SIGUSR1],
+)
 async def test_a_signal_the_command_got_from_anyone_is_named(
     sb: sandlot.Sandbox, sig: signal.Signals
 ) -> None:

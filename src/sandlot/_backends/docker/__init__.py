@@ -1,5 +1,6 @@
 """The Docker backend: ``docker://<container name or id>``, through the Engine API on
-httpx (native on asyncio and trio).
+httpx (native on asyncio and trio); ``docker://new?image=...`` creates a container for
+the records.
 
 httpx loads only when a sandbox is opened or a container created.
 """
@@ -19,6 +20,7 @@ backend = Backend(
     connect=f"{__name__}._transport:connect",
     options_type=DockerOptions,
     provisioning=Provisioning(),
+    new_params=("image", "user"),
     extra="docker",
     requires=("httpx:AsyncClient",),
 )
