@@ -165,7 +165,7 @@ class SandboxRegistry:
         then ``local``. ``<scheme>://new`` has a provider that owns its sandboxes
         (a backend with ``provisioning``) create a new one, with the backend's options
         (``<backend name>=...``), some of which the URL may set
-        (``docker://new?image=busybox``); other URLs are recorded as they are."""
+        (:attr:`~sandlot.backends.Backend.new_params`); other URLs are recorded as they are."""
         cfg = _check_config(config)
         url, params = _new_params(url)
         parsed = parse_url(url)
