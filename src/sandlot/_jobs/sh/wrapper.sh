@@ -16,6 +16,12 @@ job_dir=$1 workdir=$2 timeout=$3 log_cap=$4 separate=$5 grace=$6 env_names=$7
 shift 7
 cd "$job_dir" || exit 1
 state=running # for signal_tree: the command is ours, signal its group
+# This shell is the wrapper until the supervisor takes over (so the job is busy from
+# now on). A close_stdin meanwhile sends it SIGUSR1: caught (an ignored signal would be
+# inherited by the command), and the supervisor then finds `stdin.closed`.
+trap : USR1
+read_start_time $$
+printf '%s %s\n' $$ "$start_time" > wrapper.tmp && mv -f wrapper.tmp wrapper
 
 # A cgroup-v2 child of our own cgroup, if we may create one: then `cgroup.kill` reaches
 # even the command's children that left its session.
@@ -165,6 +171,7 @@ poll_sleep() {
   fi
   read_start_time "$own_pid"
   printf '%s %s\n' "$own_pid" "$start_time" > wrapper.tmp && mv -f wrapper.tmp wrapper
+  [ -e stdin.closed ] && exec 3>&-
 
   # Publish the pid only once the command leads its own group (and sits in its
   # cgroup): from then on, signalling the group or the cgroup reaches everything it
