@@ -6,6 +6,7 @@ from contextlib import aclosing
 
 import anyio
 
+import sandlot
 from sandlot import JobHandle, Jobs, JobStatus
 
 # Enough for a job that the test has just told to finish; nothing here runs long.
@@ -37,3 +38,19 @@ async def wait_for_output(jobs: Jobs, handle: JobHandle, needle: bytes) -> int:
                 if needle in seen:
                     return chunk.cursor
     raise AssertionError(f"the job ended without writing {needle!r}; it wrote {seen!r}")
+
+
+#: SigIgn's bits for SIGINT and SIGQUIT (2 and 3 on every Linux architecture).
+INT_AND_QUIT = 1 << 1 | 1 << 2
+
+# The SigIgn line of the job's command, once it has become `sleep` (bounded: 5 s).
+_SIG_IGNORED = (
+    'read -r pid _ < "$1/pid"; n=0; while [ "$(cat "/proc/$pid/comm")" != sleep ] '
+    "&& [ $n -lt 500 ]; do sleep 0.01; n=$((n+1)); done; grep '^SigIgn:' \"/proc/$pid/status\""
+)
+
+
+async def ignored_signals(sb: sandlot.Sandbox, jobs: Jobs, handle: JobHandle) -> int:
+    """The signals the job's command (a ``sleep``) ignores: its SigIgn mask."""
+    result = await sb.exec("sh", ["-c", _SIG_IGNORED, "sh", f"{jobs.root}/{handle.id}"])
+    return int(result.check().stdout.split()[1], 16)

@@ -15,7 +15,7 @@ import sandlot.ssh
 from sandlot import JobHandle, Jobs, JobState, JobStatus
 from targets import Target
 
-from . import DEADLINE, drain, wait_for_output
+from . import DEADLINE, INT_AND_QUIT, drain, ignored_signals, wait_for_output
 
 
 async def test_exit_code_of_a_compound_command(jobs: Jobs) -> None:
@@ -488,6 +488,26 @@ async def test_kill_delivers_the_chosen_signal(jobs: Jobs) -> None:
     assert data == b"ready\ngot-usr1\n"
     assert status.exit == sandlot.ExitStatus(code=9)
     assert await jobs.kill(handle, signal.SIGKILL) == status  # ended: nothing to signal
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGQUIT], ids=["INT", "QUIT"])
+async def test_sigint_and_sigquit_end_a_job(
+    jobs: Jobs, sb: sandlot.Sandbox, sig: signal.Signals
+) -> None:
+    # dash and busybox sh start a background job with both ignored, for good (inherited
+    # across exec): the command must neither be one nor descend from one.
+    handle = await jobs.start("sleep", ["30"])
+    ignored = await ignored_signals(sb, jobs, handle)
+    await jobs.kill(handle, sig.name.removeprefix("SIG"))
+    with anyio.fail_after(10):  # sleep 30 would end by itself, with code 0
+        _, status = await drain(jobs, handle)
+    assert status.exit == sandlot.ExitStatus(signal=sig)
+    assert ignored & INT_AND_QUIT == 0
+    name = sig.name.removeprefix("SIG")
+    assert (
+        await sb.read_file(f"{jobs.root}/{handle.id}/exit")
+        == f"signal {int(sig)} {name}\n".encode()
+    )
 
 
 def test_exit_records() -> None:

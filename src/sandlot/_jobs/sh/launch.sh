@@ -55,8 +55,12 @@ fi
 printf '%s\n' "$meta" > "$job_dir/meta.json"
 # From a file rather than `sh -c`, so that `ps` shows `sh ROOT/ID/wrapper.sh ...`.
 printf '%s' "$wrapper_script" > "$job_dir/wrapper.sh"
-setsid sh "$job_dir/wrapper.sh" "$job_dir" "$(pwd)" "$timeout" "$log_cap" "$separate" "$grace" \
-  "$env_names" "$@" < /dev/null > /dev/null 2>&1 &
+# Detached, yet no background job: dash and busybox sh start those with SIGINT and
+# SIGQUIT ignored, for good, and the command would inherit that. The first setsid makes
+# a session (no fork: it is no group leader); the second, its leader, forks, and its
+# parent returns at once (util-linux and busybox alike): the wrapper is that child.
+setsid setsid sh "$job_dir/wrapper.sh" "$job_dir" "$(pwd)" "$timeout" "$log_cap" "$separate" \
+  "$grace" "$env_names" "$@" < /dev/null > /dev/null 2>&1
 steps=0
 while { [ ! -e "$job_dir/reaper" ] || [ ! -e "$job_dir/pid" ]; } && [ ! -e "$job_dir/exit" ] \
   && [ $steps -lt 1000 ]; do

@@ -115,8 +115,8 @@ wait_while_busy() {
   while [ $steps -lt "$1" ] && is_busy; do sleep 0.05; steps=$((steps + 1)); done
 }
 
-# release_holder: after a crash nobody kills the command's holder (see wrapper.sh):
-# do it once the job is over.
+# release_holder: after a crash nobody continues the command's holder (the wrapper's
+# stopped shell, see wrapper.sh): kill it once the job is over, so the command is reaped.
 release_holder() {
   [ -e "$job_dir/holder" ] && ! is_busy || return 0
   holder_pid='' holder_start=''
