@@ -63,12 +63,17 @@ async def test_output_of_a_silent_process_meets_the_receive_contract(
 
 
 @pytest.mark.parametrize("route", ["stdout", "stderr"])
-@pytest.mark.parametrize("tail", [b"\x1e", b"x\x1esandlot-"], ids=["RS", "RS-tag"])
+@pytest.mark.parametrize(
+    "tail",
+    [b"\x1e", b"x\x1esandlot-", b"x\x01\x01", b"x\x02\x02"],
+    ids=["RS", "RS-tag", "SOH", "STX"],  # (SOH, STX: Daytona's log markers start so)
+)
 async def test_output_ending_like_a_report_reaches_the_reader_at_once(
     sb: sandlot.Sandbox, route: str, tail: bytes
 ) -> None:
-    """Bytes that could start one of the launchers' reports (which begin with RS) are the
-    command's output while it runs: nothing holds them back until more output comes."""
+    """Bytes that could start one of the launchers' reports (which begin with RS) or a
+    provider's stream marker are the command's output while it runs: nothing holds them
+    back until more output comes."""
     octal = "".join(f"\\{b:03o}" for b in tail)
     redirect = "" if route == "stdout" else ">&2"
     async with sb.spawn("sh", ["-c", f"printf '{octal}' {redirect}; exec sleep 30"]) as proc:
