@@ -23,7 +23,6 @@ from ._errors import (
     MissingDependency,
     NotSupported,
     ProcessExited,
-    ProcessFailed,
     SandboxNotFound,
     SandlotError,
     StreamBroken,
@@ -32,7 +31,7 @@ from ._errors import (
 )
 from ._jobs import JobHandle, JobInfo, JobLimits, JobRead, Jobs, JobState, JobStatus
 from ._process import Process, Terminal
-from ._records import Capabilities, ExecResult, ExitStatus, TerminalSize
+from ._records import Capabilities, ExecResult, ExitStatus, ProcessFailed, TerminalSize
 from ._registry import SandboxRecord, SandboxRegistry
 from ._sandbox import Sandbox, open_sandbox
 from ._streams import ProcessInput, ProcessOutput

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import anyio
-
-if TYPE_CHECKING:
-    from ._records import ExecResult
 
 __all__ = [
     "AuthenticationFailed",
@@ -28,7 +24,6 @@ __all__ = [
     "MissingDependency",
     "NotSupported",
     "ProcessExited",
-    "ProcessFailed",
     "SandboxNotFound",
     "SandlotError",
     "StreamBroken",
@@ -84,14 +79,6 @@ class CommandNotFound(LaunchError):
     def __init__(self, command: str) -> None:
         self.command = command
         super().__init__(f"command not found: {command!r}")
-
-
-class ProcessFailed(SandlotError):
-    """Raised by :meth:`ExecResult.check` for a non-zero exit, a signal or a timeout."""
-
-    def __init__(self, result: ExecResult) -> None:
-        self.result = result
-        super().__init__(result.describe())
 
 
 class StreamClosed(SandlotError, anyio.ClosedResourceError):

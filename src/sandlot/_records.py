@@ -6,9 +6,9 @@ import signal as _signal
 
 import attrs
 
-from ._errors import InvalidArgument, ProcessFailed
+from ._errors import InvalidArgument, SandlotError
 
-__all__ = ["Capabilities", "ExecResult", "ExitStatus", "TerminalSize"]
+__all__ = ["Capabilities", "ExecResult", "ExitStatus", "ProcessFailed", "TerminalSize"]
 
 _MAX_TERMINAL = 65535
 
@@ -133,3 +133,11 @@ class Capabilities:
     pty: bool = True
     pty_resize: bool = True
     files: bool = True
+
+
+class ProcessFailed(SandlotError):
+    """Raised by :meth:`ExecResult.check` for a non-zero exit, a signal or a timeout."""
+
+    def __init__(self, result: ExecResult) -> None:
+        self.result = result
+        super().__init__(result.describe())
