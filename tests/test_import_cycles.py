@@ -17,8 +17,7 @@ import sandlot
 SRC = Path(sandlot.__file__).parent
 
 # Cycles other work items cut; remove an entry once its cut is merged (the test then
-# fails, to say so, if the entry is stale).
-#   _backends.local <-> _backends._local_pty: issue 11, item 8 (the backends part).
+# fails, to say so, if the entry is stale). None is left.
 ALLOWED: set[frozenset[str]] = set()
 
 
