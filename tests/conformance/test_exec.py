@@ -77,8 +77,10 @@ async def test_large_output_arrives_whole(sb: sandlot.Sandbox) -> None:
 
 
 async def test_signal_is_reported_as_a_signal(sb: sandlot.Sandbox) -> None:
-    r = await sb.exec("sh", ["-c", "kill -TERM $$; sleep 5"])
+    r = await sb.exec("sh", ["-c", "echo own >&2; kill -TERM $$; sleep 5"])
     assert r.exit == sandlot.ExitStatus(signal=signal.SIGTERM)
+    # Only what the command wrote: no launcher's shell says "Terminated".
+    assert r.stderr == b"own\n"
     assert r.returncode == -signal.SIGTERM
     with pytest.raises(sandlot.ProcessFailed, match="killed by SIGTERM"):
         r.check()
@@ -88,7 +90,7 @@ async def test_timeout_kills_and_returns_a_result(sb: sandlot.Sandbox) -> None:
     with anyio.fail_after(20):
         r = await sb.exec("sh", ["-c", "echo started; exec sleep 60"], timeout=0.5)
     assert r.timed_out
-    assert r.stdout == b"started\n"
+    assert (r.stdout, r.stderr) == (b"started\n", b"")
     assert r.exit.signal in (signal.SIGTERM, signal.SIGKILL)
     with pytest.raises(sandlot.ProcessFailed, match="timed out"):
         r.check()
@@ -101,7 +103,7 @@ async def test_timeout_kills_a_process_ignoring_sigterm(sb: sandlot.Sandbox) -> 
         r = await sb.exec(
             "sh", ["-c", "trap '' TERM; echo armed; while :; do sleep 1; done"], timeout=0.5
         )
-    assert r.timed_out and r.stdout == b"armed\n"
+    assert r.timed_out and (r.stdout, r.stderr) == (b"armed\n", b"")
     assert r.exit.signal == signal.SIGKILL
 
 

@@ -26,7 +26,9 @@ command -v setsid >/dev/null 2>&1 || { report nosetup setsid; exit 126; }
 # still write, so this shell ends only once no process holds the output (the relays end).
 # Without a writable TMPDIR the command writes to the stream itself.
 f="${TMPDIR:-/tmp}/$sandlot_tag"
-exec 3<&0 4>&1 5>&2
+# From here on this shell's own stderr is not the command's: busybox sh says "Terminated"
+# there when it reaps a command killed by a signal.
+exec 3<&0 4>&1 5>&2 2>/dev/null
 r=''
 if mkfifo -m 600 "$f.o" "$f.e" 2>/dev/null; then
   cat <"$f.o" >&4 3<&- & r=$!
