@@ -181,3 +181,26 @@ async def test_a_finished_launch_whose_reply_is_lost_is_removed(
             tg.start_soon(launcher_runs_on)
             await _cancelled_start(jobs, job_id, launched)
     await _nothing_left(sb, jobs, job_id)
+
+
+async def test_tombstones_count_for_nothing_and_are_pruned_after_ten_minutes(
+    sb: sandlot.Sandbox, scratch: str
+) -> None:
+    root = f"{scratch}/jobs"
+    jobs = Jobs(sb, root=root, limits=sandlot.JobLimits(max_concurrent=1, kill_grace=0.5))
+    # Two tombstones: one claimed just now, one 601 s ago.
+    script = (
+        'mkdir -p "$1/fresh" "$1/stale"; date +%s > "$1/fresh/cancelled"; '
+        'echo $(($(date +%s) - 601)) > "$1/stale/cancelled"'
+    )
+    (await sb.exec("sh", ["-c", script, "sh", root])).check()
+    # A start with a tombstoned id starts nothing; another one is not held back by them.
+    with pytest.raises(sandlot.InvalidArgument, match="a job with id 'fresh' already exists"):
+        await jobs.start("sleep", ["60"], job_id="fresh")
+    handle = await jobs.start("sleep", ["60"], job_id="real")
+    try:
+        assert [info.handle for info in await jobs.list()] == [handle]
+        ls = await sb.exec("ls", [root])
+        assert ls.check().stdout == b"fresh\nreal\n"
+    finally:
+        await jobs.remove(handle, force=True)
