@@ -19,7 +19,7 @@ from sandlot import Jobs
 from sandlot._jobs import _script
 from sandlot._records import ExecResult
 
-from . import DEADLINE
+from . import DEADLINE, processes_mentioning
 
 _MKDIR = 'mkdir "$job_dir" 2>/dev/null || { echo "sandlot-job exists"; exit 0; }\n'
 
@@ -66,18 +66,6 @@ class AbandonedLaunch:
         return await self.sb.exec(cmd, argv, **options)
 
 
-async def _running_with(sb: sandlot.Sandbox, needle: str) -> bytes:
-    """The command lines of the processes whose command line mentions ``needle``."""
-    # The needle travels in two halves, so that this shell's own command line has no match.
-    script = (
-        'n=$1$2; for f in /proc/[0-9]*/cmdline; do l=$(tr "\\000" " " < "$f" 2>/dev/null); '
-        'case $l in *"$n"*) echo "$l" ;; esac; done; true'
-    )
-    half = len(needle) // 2
-    argv = ["-c", script, "sh", needle[:half], needle[half:]]
-    return (await sb.exec("sh", argv)).check().stdout
-
-
 async def _cancelled_start(jobs: Jobs, job_id: str, cancel_on: anyio.Event) -> None:
     """``jobs.start`` for ``job_id``, cancelled once ``cancel_on`` is set; the cleanup
     has run when this returns."""
@@ -95,7 +83,7 @@ async def _cancelled_start(jobs: Jobs, job_id: str, cancel_on: anyio.Event) -> N
 
 async def _nothing_left(sb: sandlot.Sandbox, jobs: Jobs, job_id: str) -> None:
     assert await Jobs(sb, root=jobs.root).list() == []
-    assert await _running_with(sb, f"{jobs.root}/{job_id}/") == b""
+    assert await processes_mentioning(sb, f"{jobs.root}/{job_id}/") == b""
 
 
 async def test_a_launcher_that_comes_after_the_cleanup_starts_nothing(
