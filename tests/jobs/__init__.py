@@ -54,3 +54,15 @@ async def ignored_signals(sb: sandlot.Sandbox, jobs: Jobs, handle: JobHandle) ->
     """The signals the job's command (a ``sleep``) ignores: its SigIgn mask."""
     result = await sb.exec("sh", ["-c", _SIG_IGNORED, "sh", f"{jobs.root}/{handle.id}"])
     return int(result.check().stdout.split()[1], 16)
+
+
+async def processes_mentioning(sb: sandlot.Sandbox, needle: str) -> bytes:
+    """The command lines of the processes whose command line mentions ``needle``."""
+    # The needle travels in two halves, so that this shell's own command line has no match.
+    script = (
+        'n=$1$2; for f in /proc/[0-9]*/cmdline; do l=$(tr "\\000" " " < "$f" 2>/dev/null); '
+        'case $l in *"$n"*) echo "$l" ;; esac; done; true'
+    )
+    half = len(needle) // 2
+    argv = ["-c", script, "sh", needle[:half], needle[half:]]
+    return (await sb.exec("sh", argv)).check().stdout

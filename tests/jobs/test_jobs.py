@@ -15,7 +15,14 @@ import sandlot.ssh
 from sandlot import JobHandle, Jobs, JobState, JobStatus
 from targets import Target
 
-from . import DEADLINE, INT_AND_QUIT, drain, ignored_signals, wait_for_output
+from . import (
+    DEADLINE,
+    INT_AND_QUIT,
+    drain,
+    ignored_signals,
+    processes_mentioning,
+    wait_for_output,
+)
 
 
 async def test_exit_code_of_a_compound_command(jobs: Jobs) -> None:
@@ -434,7 +441,9 @@ async def test_job_outlives_a_killed_client(
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.08])
-async def test_cancelled_start_leaves_nothing_running(jobs: Jobs, delay: float) -> None:
+async def test_cancelled_start_leaves_nothing_running(
+    jobs: Jobs, sb: sandlot.Sandbox, delay: float
+) -> None:
     # Whatever phase the launch is in when cancelled, no job is left behind.
     with anyio.CancelScope() as scope:
         if delay:
@@ -444,6 +453,8 @@ async def test_cancelled_start_leaves_nothing_running(jobs: Jobs, delay: float) 
         await jobs.start("sleep", ["60"])
     if scope.cancelled_caught:
         assert await jobs.list() == []
+        # No supervisor runs either (its command line names ROOT/ID/wrapper.sh).
+        assert await processes_mentioning(sb, f"{jobs.root}/") == b""
     else:  # it finished in time: nothing to clean up but the job itself
         [info] = await jobs.list()
         await jobs.stop(info.handle, grace=0.3)

@@ -185,16 +185,15 @@ class Jobs:
         except LaunchError:
             raise  # bad cwd: the launcher never ran
         except BaseException:
-            # Cancelled (or the connection failed) mid-launch: the wrapper may already
-            # run, detached. Leave nothing behind, as a cancelled exec would; but only
-            # if the job under that id is this one.
+            # Cancelled (or the connection failed) mid-launch. Leave nothing behind, as a
+            # cancelled exec would: the launcher may be on its way still (some backends
+            # abandon a cancelled exec, and kill it only later), or have started the job.
             with (
                 anyio.CancelScope(shield=True),
-                anyio.move_on_after(10),
+                anyio.move_on_after(30),
                 contextlib.suppress(SandlotError),
             ):
-                if await self.attach(jid) == handle:
-                    await self.remove(handle, force=True)
+                await self._unlaunch(handle)
             raise
         match tokens:
             case ["started", *_]:
@@ -212,6 +211,17 @@ class Jobs:
                 raise NotSupported(self._sb.backend, "durable jobs", "`setsid` is missing")
             case _:
                 raise FileError(f"cannot create job {jid!r}: {' '.join(tokens)}")
+
+    async def _unlaunch(self, handle: JobHandle) -> None:
+        """Undo a launch whose reply never came: claim the id (claim.sh), so that a
+        launcher still on its way starts nothing, or remove the job if it got there
+        first. Whatever the launcher answers after a claim (``exists``) goes to nobody:
+        its caller is this cancelled ``start``."""
+        tokens, _, _ = await self._run(
+            _script.load("claim"), handle.root, handle.id, handle.to_json()
+        )
+        if tokens == ["ours"]:
+            await self.remove(handle, force=True)
 
     async def _launch(
         self, handle: JobHandle, limit: float | None, environment: Mapping[str, str]

@@ -16,6 +16,8 @@ Layout of a job directory ``ROOT/ID``:
 
 * ``meta.json``  the handle (argv, cwd, env *names*, the format version), written before
   the launch;
+* ``launcher``  "PID STARTTIME" of launch.sh, written just after the directory, for
+  the cleanup of a cancelled start (``claim.sh``), which waits while it runs;
 * ``wrapper.sh``  the supervisor's script (run from the file so ``ps`` stays readable);
 * ``output`` or ``stdout`` + ``stderr``  append-only logs, byte-exact;
 * ``stdin``  a FIFO; the wrapper holds it open read-write so writers never block on open
@@ -26,6 +28,12 @@ Layout of a job directory ``ROOT/ID``:
 * ``exit``  ``code N`` or ``signal N NAME`` (``signal 9 KILL``; the name matters, numbers
   differ between architectures), written atomically (rename) by the wrapper once the
   command and its whole tree have ended and the logs are complete.
+
+A *tombstone* is a directory ``ROOT/ID`` holding only ``cancelled`` (the time of the
+claim, in seconds since the epoch): a cancelled start's cleanup made it before the
+launcher could, so a launcher still on its way finds the id taken and starts nothing.
+Without meta.json it is no job: nothing lists, counts or attaches it. ``list.sh`` and
+``claim.sh`` remove tombstones older than 10 minutes.
 
 On Linux the wrapper reads the command's raw wait status from ``/proc`` (see
 ``wrapper.sh``), so a signal is reported as a signal and ``exit 130`` as code 130.
@@ -43,6 +51,7 @@ __all__ = ["SCRIPTS", "load", "shipped"]
 #: The scripts :func:`load` knows (``sh/NAME.sh``); ``lib`` is only ever included.
 SCRIPTS = (
     "attach",
+    "claim",
     "close",
     "kill",
     "launch",

@@ -43,7 +43,13 @@ if [ "$max_running" -gt 0 ]; then
   done
   [ $running -ge "$max_running" ] && { echo "sandlot-job limit $running"; exit 0; }
 fi
+# The id is taken, by a job or by the tombstone of a cancelled start (see claim.sh):
+# start nothing, remove nothing.
 mkdir "$job_dir" 2>/dev/null || { echo "sandlot-job exists"; exit 0; }
+# Who is launching, for a cancelled start's cleanup (claim.sh), which waits for it.
+read_start_time $$
+printf '%s %s\n' $$ "$start_time" > "$job_dir/launcher.tmp" \
+  && mv -f "$job_dir/launcher.tmp" "$job_dir/launcher"
 mkfifo "$job_dir/stdin" || { echo "sandlot-job nofifo"; exit 0; }
 if [ "$separate" = 1 ]; then
   : > "$job_dir/stdout"

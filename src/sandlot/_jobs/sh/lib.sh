@@ -133,3 +133,21 @@ wait_until_launched() {
     sleep 0.05; steps=$((steps + 1))
   done
 }
+
+# prune_tombstones: removes the tombstones of cancelled starts (see claim.sh) claimed
+# more than 10 minutes ago. Until then a tombstone keeps its id from a launcher that is
+# still on its way; a launcher later than that is beyond what the claim can stop.
+prune_tombstones() {
+  tomb_now=''
+  for tomb_file in "$jobs_root"/*/cancelled; do
+    [ -f "$tomb_file" ] || continue
+    [ -e "${tomb_file%/cancelled}/meta.json" ] && continue
+    tomb_born=''
+    read -r tomb_born < "$tomb_file" 2>/dev/null
+    case $tomb_born in '' | *[!0-9]*) continue ;; esac
+    # `date` only once there is a tombstone: listing stays fork-free without.
+    [ -n "$tomb_now" ] || tomb_now=$(date +%s 2>/dev/null) || return 0
+    [ $((tomb_now - tomb_born)) -gt 600 ] && rm -rf "${tomb_file%/cancelled}"
+  done
+  return 0
+}

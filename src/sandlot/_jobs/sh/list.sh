@@ -4,6 +4,7 @@ set -u
 # shellcheck source=lib.sh
 . ./lib.sh
 open_job "$1" "$2"
+prune_tombstones
 for job_dir in "$jobs_root"/*; do
   [ -f "$job_dir/meta.json" ] || continue
   read_status

@@ -1,0 +1,42 @@
+# shellcheck shell=sh
+# The cleanup of a cancelled start: claims the job's id, or finds the job the launcher
+# made for it. Args: ROOT ID META (META: the handle's JSON, as launch.sh writes it)
+# Replies `claimed`: the id is taken by a tombstone (the file `cancelled`, holding the
+# time of the claim, and no meta.json, so nothing lists or counts it), and the launcher,
+# should it still come, finds its id taken and starts nothing. `ours`: the launcher got
+# there first and has started the wrapper (or given up): the caller removes the job.
+# `other`: the id belongs to someone else (another job, a tombstone), or the launcher
+# stalled past the bound.
+set -u
+# shellcheck source=lib.sh
+. ./lib.sh
+open_job "$1" "$2"
+meta=$3
+prune_tombstones
+# shellcheck disable=SC2174 # as launch.sh makes it
+[ -d "$jobs_root" ] || mkdir -p -m 700 "$jobs_root" 2>/dev/null
+if mkdir "$job_dir" 2>/dev/null; then
+  claimed_at=$(date +%s 2>/dev/null) || claimed_at=-
+  printf '%s\n' "$claimed_at" > "$job_dir/cancelled"
+  echo "sandlot-job claimed"
+  exit 0
+fi
+# The launcher made the directory: wait (at most 10 s) until it has started the wrapper,
+# or the job has ended, or the launcher is gone (then nothing more will start). Its record
+# (`launcher`) appears just after the directory: until then, it counts as alive.
+launcher_alive() {
+  [ -e "$job_dir/launcher" ] || return 0
+  launcher_pid='' launcher_start=''
+  read -r launcher_pid launcher_start < "$job_dir/launcher"
+  is_alive "$launcher_pid" "$launcher_start"
+}
+steps=0
+while [ ! -e "$job_dir/wrapper" ] && [ ! -e "$job_dir/exit" ] && [ ! -e "$job_dir/cancelled" ] \
+  && launcher_alive && [ $steps -lt 200 ]; do
+  sleep 0.05; steps=$((steps + 1))
+done
+if [ -f "$job_dir/meta.json" ] && [ "$(cat "$job_dir/meta.json")" = "$meta" ]; then
+  echo "sandlot-job ours"
+else
+  echo "sandlot-job other"
+fi
