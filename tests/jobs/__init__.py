@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from contextlib import aclosing
 
 import anyio
@@ -66,3 +67,22 @@ async def processes_mentioning(sb: sandlot.Sandbox, needle: str) -> bytes:
     half = len(needle) // 2
     argv = ["-c", script, "sh", needle[:half], needle[half:]]
     return (await sb.exec("sh", argv)).check().stdout
+
+
+async def check_int_or_quit_ends_a_job(
+    jobs: Jobs, sb: sandlot.Sandbox, sig: signal.Signals, *, by_name: bool
+) -> None:
+    """SIGINT or SIGQUIT (``sig``, sent by name or as a Signals) ends a job's ``sleep``, is
+    recorded by name, and the command never had it ignored: dash and busybox sh start a
+    background job with both ignored, for good (inherited across exec), so the command
+    must neither be one nor descend from one."""
+    handle = await jobs.start("sleep", ["30"])
+    ignored = await ignored_signals(sb, jobs, handle)
+    await jobs.kill(handle, sig.name.removeprefix("SIG") if by_name else sig)
+    with anyio.fail_after(10):  # sleep 30 would end by itself, with code 0
+        _, status = await drain(jobs, handle)
+    assert status.exit == sandlot.ExitStatus(signal=sig)
+    assert ignored & INT_AND_QUIT == 0
+    name = sig.name.removeprefix("SIG")
+    exit_file = await sb.read_file(f"{jobs.root}/{handle.id}/exit")
+    assert exit_file == f"signal {int(sig)} {name}\n".encode()

@@ -17,9 +17,8 @@ from targets import Target
 
 from . import (
     DEADLINE,
-    INT_AND_QUIT,
+    check_int_or_quit_ends_a_job,
     drain,
-    ignored_signals,
     processes_mentioning,
     wait_for_output,
 )
@@ -505,20 +504,7 @@ async def test_kill_delivers_the_chosen_signal(jobs: Jobs) -> None:
 async def test_sigint_and_sigquit_end_a_job(
     jobs: Jobs, sb: sandlot.Sandbox, sig: signal.Signals
 ) -> None:
-    # dash and busybox sh start a background job with both ignored, for good (inherited
-    # across exec): the command must neither be one nor descend from one.
-    handle = await jobs.start("sleep", ["30"])
-    ignored = await ignored_signals(sb, jobs, handle)
-    await jobs.kill(handle, sig.name.removeprefix("SIG"))
-    with anyio.fail_after(10):  # sleep 30 would end by itself, with code 0
-        _, status = await drain(jobs, handle)
-    assert status.exit == sandlot.ExitStatus(signal=sig)
-    assert ignored & INT_AND_QUIT == 0
-    name = sig.name.removeprefix("SIG")
-    assert (
-        await sb.read_file(f"{jobs.root}/{handle.id}/exit")
-        == f"signal {int(sig)} {name}\n".encode()
-    )
+    await check_int_or_quit_ends_a_job(jobs, sb, sig, by_name=True)
 
 
 def test_exit_records() -> None:

@@ -22,7 +22,7 @@ import pytest
 import sandlot
 from sandlot import JobHandle, Jobs, JobState, JobStatus
 
-from . import DEADLINE, INT_AND_QUIT, drain, ignored_signals, wait_for_output
+from . import DEADLINE, check_int_or_quit_ends_a_job, drain, wait_for_output
 
 SHELLS = {"dash": ["dash"], "bash": ["bash"], "busybox": ["busybox"]}
 
@@ -172,17 +172,7 @@ async def test_stop_timeout_list_and_remove(jobs: Jobs) -> None:
 async def test_sigint_and_sigquit_end_a_job(
     jobs: Jobs, sb: sandlot.Sandbox, sig: signal.Signals
 ) -> None:
-    # dash and busybox sh start a background job with both ignored, for good (inherited
-    # across exec): the command must neither be one nor descend from one.
-    handle = await jobs.start("sleep", ["30"])
-    ignored = await ignored_signals(sb, jobs, handle)
-    await jobs.kill(handle, sig)
-    with anyio.fail_after(10):  # sleep 30 would end by itself, with code 0
-        _, status = await drain(jobs, handle)
-    assert status.exit == sandlot.ExitStatus(signal=sig)
-    assert ignored & INT_AND_QUIT == 0
-    name = sig.name.removeprefix("SIG")
-    assert job_file(jobs, handle, "exit") == f"signal {int(sig)} {name}\n".encode()
+    await check_int_or_quit_ends_a_job(jobs, sb, sig, by_name=False)
 
 
 async def test_the_environment_reaches_the_job_exactly(jobs: Jobs) -> None:
