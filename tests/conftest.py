@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +22,15 @@ from targets.docker import *  # noqa: F403
 from targets.limited import *  # noqa: F403
 from targets.local import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
+
+# A run started as a background job of a non-interactive shell (`cmd &` in a script)
+# inherits SIGINT and SIGQUIT ignored, and so would every local process the tests start
+# (the local target, the Daytona stand-in, jobs): the tests that send those signals would
+# fail for the runner's reason. Start them with the dispositions a terminal gives.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 #: The env var that restricts the conformance targets: comma-separated ids (``local``,
 #: ``ssh_root``, ``limited``, ...), e.g. for CI's lowest-versions leg; unset means every
