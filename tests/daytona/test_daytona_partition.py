@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import signal
 import threading
 import uuid
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from abandoned import abandoned_pgid
 
 import daytona_server
 import sandlot
@@ -150,18 +150,7 @@ async def test_a_start_under_way_when_the_server_freezes_ends_at_the_deadline(
                 returned = anyio.current_time() - started
             assert returned < 2 + 1.0, returned
 
-            def stopped() -> int | None:
-                for record in caplog.records:
-                    text = record.getMessage()
-                    if token in text and "gave up" in text:
-                        found = re.search(r"process group (\d+)", text)
-                        assert found, text
-                        return int(found.group(1))
-                return None
-
-            await until(lambda: stopped() is not None)
-            pgid = stopped()
-            assert pgid is not None
+            pgid = await abandoned_pgid(caplog, token)
             await until(lambda: group_gone(pgid))
 
 
