@@ -3,6 +3,8 @@ exec, spawn and pty raise the same error type with the same message text."""
 
 from __future__ import annotations
 
+import signal
+
 import anyio
 import pytest
 
@@ -66,3 +68,29 @@ async def test_the_same_launch_error_everywhere(
             with pytest.raises(sandlot.LaunchError) as info:
                 await term.ready
             assert (type(info.value), str(info.value)) == (kind, expected)
+
+
+@pytest.mark.parametrize(("cmd", "cwd", "kind", "message", "code"), [CASES[1], CASES[4]])
+async def test_the_same_launch_error_when_the_caller_ignores_sigint(
+    sb: sandlot.Sandbox,
+    scratch: str,
+    cmd: str,
+    cwd: str | None,
+    kind: type[sandlot.LaunchError],
+    message: str,
+    code: int,
+) -> None:
+    # The local backend then starts commands another way (test_spawn.py's signal tests).
+    cmd = cmd.format(d=scratch)
+    cwd = cwd.format(d=scratch) if cwd else None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with anyio.fail_after(30):
+            proc = await sb.spawn(cmd, cwd=cwd)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    async with proc:
+        with pytest.raises(sandlot.LaunchError) as info:
+            await proc.ready
+        assert (type(info.value), str(info.value)) == (kind, message.format(c=cmd, w=cwd))
+        assert await proc.exit == sandlot.ExitStatus(code=code)

@@ -99,6 +99,33 @@ async def test_sigint_and_sigquit_end_a_spawned_command(
             assert await proc.exit == sandlot.ExitStatus(signal=sig)
 
 
+# The command starts with the signal dispositions a fresh session gives, whatever the caller
+# ignores (a program run as `app &` from a script ignores SIGINT/SIGQUIT; a TUI may ignore
+# SIGINT itself): its `kill` means the same on every backend.
+@pytest.mark.parametrize("pty", [False, True], ids=["pipes", "pty"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE], ids=lambda s: s.name
+)
+async def test_a_signal_the_caller_ignores_still_ends_the_command(
+    sb: sandlot.Sandbox, sig: signal.Signals, pty: bool
+) -> None:
+    requires(sb, "signals")
+    if pty:
+        requires(sb, "pty")
+    previous = signal.signal(sig, signal.SIG_IGN)
+    try:
+        proc: sandlot.Process | sandlot.Terminal = await (
+            sb.pty("sleep", ["60"]) if pty else sb.spawn("sleep", ["60"])
+        )
+        await proc.ready
+    finally:
+        signal.signal(sig, previous)
+    async with proc:
+        await proc.kill(sig)
+        with anyio.fail_after(10):
+            assert await proc.exit == sandlot.ExitStatus(signal=sig)
+
+
 async def test_leaving_the_block_terminates_the_process_and_its_children(
     sb: sandlot.Sandbox,
 ) -> None:

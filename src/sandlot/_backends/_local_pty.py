@@ -10,21 +10,26 @@ import signal as _signal
 import struct
 import subprocess
 import termios
+from collections.abc import Callable
 
 import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from .._records import ExitStatus, TerminalSize
 from .._transport import FailedLaunch, LaunchSpec, RawProcess, send_terminal_eof
-from ._posix import GroupSignaller, refuse_too_large, signal_group
+from ._posix import GroupSignaller, ignored_signals, refuse_too_large, reset_signals, signal_group
 
 
 def _set_size(fd: int, size: TerminalSize) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size.rows, size.cols, 0, 0))
 
 
-def _take_controlling_tty() -> None:  # runs in the child, after setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+def _child_setup(ignored: list[int]) -> Callable[[], None]:
+    def setup() -> None:  # runs in the child, after setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        reset_signals(ignored)  # see `ignored_signals`
+
+    return setup
 
 
 class _Master:
@@ -173,7 +178,7 @@ def start_pty(spec: LaunchSpec, env: dict[str, str] | None) -> RawProcess:
             cwd=spec.cwd,
             env=env,
             start_new_session=True,
-            preexec_fn=_take_controlling_tty,
+            preexec_fn=_child_setup(ignored_signals()),
             close_fds=True,
         )
     except OSError as exc:

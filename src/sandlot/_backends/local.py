@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal as _signal
 import subprocess
+import sys
 
 import anyio
 from anyio.abc import Process as AnyioProcess
@@ -16,7 +17,7 @@ from .._transport import ClosedInput, FailedLaunch, LaunchSpec, RawProcess, Tran
 from .._url import SandboxURL
 from ..backends import Backend
 from ._local_pty import start_pty
-from ._posix import GroupSignaller, refuse_too_large
+from ._posix import GroupSignaller, ignored_signals, refuse_too_large, with_default_signals
 
 
 class LocalProcess(RawProcess):
@@ -59,21 +60,38 @@ class LocalTransport(Transport):
     async def start(self, spec: LaunchSpec) -> RawProcess:
         if spec.pty is not None:
             return start_pty(spec, environment(spec))
+        argv: list[str] = list(spec.argv)
+        ignored = ignored_signals() if sys.executable else []
+        report = write_end = -1
+        if ignored:
+            report, write_end = os.pipe()
+            argv = with_default_signals(argv, ignored, write_end)
         try:
             # Shielded: a cancellation mid-spawn must not lose the handle of a started child.
             with anyio.CancelScope(shield=True):
                 proc = await anyio.open_process(
-                    list(spec.argv),
+                    argv,
                     stdin=subprocess.PIPE if spec.stdin else subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     cwd=spec.cwd,
                     env=environment(spec),
                     start_new_session=True,
+                    pass_fds=() if write_end < 0 else (write_end,),
                 )
         except OSError as exc:
             refuse_too_large(exc)
             return FailedLaunch(from_os_error(exc, spec))
+        finally:
+            if write_end >= 0:
+                os.close(write_end)
+        if report >= 0:
+            with anyio.CancelScope(shield=True):
+                failure = await _exec_failure(report)
+                if failure is not None:
+                    await proc.wait()
+                    await proc.aclose()
+                    return FailedLaunch(from_os_error(failure, spec))
         return LocalProcess(proc)
 
     async def read_file(self, path: str) -> bytes:
@@ -99,6 +117,25 @@ class LocalTransport(Transport):
             await anyio.to_thread.run_sync(write)
         except OSError as exc:
             raise file_error(exc, path) from None
+
+
+async def _exec_failure(fd: int) -> OSError | None:
+    """What `with_default_signals` reported on ``fd``: None once its exec succeeded."""
+    os.set_blocking(fd, False)
+    data = b""
+    try:
+        while True:
+            await anyio.wait_readable(fd)
+            chunk = os.read(fd, 16)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    if not data:
+        return None
+    code = int(data)
+    return OSError(code, os.strerror(code))  # the subclass errno names (FileNotFoundError)
 
 
 def file_error(exc: OSError, path: str) -> FileError:
