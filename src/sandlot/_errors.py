@@ -24,6 +24,8 @@ __all__ = [
     "MissingDependency",
     "NotSupported",
     "ProcessExited",
+    "RecordConflict",
+    "RegistryError",
     "SandboxNotFound",
     "SandlotError",
     "StreamBroken",
@@ -103,6 +105,15 @@ class FileNotFound(FileError, FileNotFoundError):
 
 class SandboxNotFound(SandlotError, LookupError):
     """No sandbox with that id exists."""
+
+
+class RecordConflict(SandlotError):
+    """Another worker holds or changed the sandbox record (being created, or its status
+    moved on); read it again to see where it is."""
+
+
+class RegistryError(SandlotError):
+    """The database of sandbox records failed or could not be reached."""
 
 
 class UnknownJob(SandlotError, LookupError):
