@@ -371,7 +371,10 @@ class SandboxRegistry:
         if provision:
             opts = options_for(backend, dict(options))
             if given and opts is not None:
-                opts = attrs.evolve(opts, **given)
+                try:
+                    opts = attrs.evolve(opts, **given)
+                except (TypeError, ValueError) as exc:
+                    raise InvalidArgument(f"bad {backend.name} params {given}: {exc}") from None
             stored = {
                 name: _jsonable(value, f"params.{name}")
                 for name in backend.new_params
