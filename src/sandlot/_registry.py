@@ -283,7 +283,7 @@ class SandboxRegistry:
     async def _cas(self, record: SandboxRecord, **fields: Any) -> SandboxRecord | None:
         """``fields`` set if ``record`` is still current; the new record, else ``None``."""
         status = fields.get("status", record.status)
-        if status not in TRANSITIONS[record.status]:
+        if status != record.status and status not in TRANSITIONS[record.status]:
             raise InvalidArgument(f"a {record.status} sandbox cannot become {status}")
         if status != "creating":
             fields.setdefault("lease_until", None)
@@ -306,6 +306,10 @@ class SandboxRegistry:
         again and decide again). ``status`` must be a legal move (``creating`` is not:
         only :meth:`create` and recreation enter it, with a lease); ``error`` is kept
         only with ``status="error"``."""
+        if record.status == "creating":
+            raise RecordConflict(
+                f"sandbox {record.id} is being created by another worker: try again later"
+            )
         fields: dict[str, Any] = {}
         if status is not None:
             if status not in STATUSES or status == "creating":

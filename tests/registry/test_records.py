@@ -15,6 +15,7 @@ import sandlot
 from sandlot.backends import registry as backends
 
 import fake_backend
+from pg_server import Postgres
 
 
 @pytest.fixture
@@ -203,12 +204,9 @@ def test_an_old_sqlite_file_is_migrated(tmp_path: Path) -> None:
         anyio.run(sandlot.SandboxRegistry(path).list)
 
 
-async def test_postgres_schema_version_and_unreachable_server(postgres: object) -> None:
+async def test_postgres_schema_version_and_unreachable_server(postgres: Postgres) -> None:
     import psycopg
 
-    from conftest import Postgres
-
-    assert isinstance(postgres, Postgres)
     url = postgres.new_database()
     async with sandlot.SandboxRegistry(url) as reg:
         assert await reg.list() == []
@@ -226,11 +224,8 @@ async def test_postgres_schema_version_and_unreachable_server(postgres: object) 
 
 
 async def test_sandlot_db_may_hold_a_postgres_url(
-    postgres: object, monkeypatch: pytest.MonkeyPatch
+    postgres: Postgres, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import Postgres
-
-    assert isinstance(postgres, Postgres)
     url = postgres.new_database()
     monkeypatch.setenv("SANDLOT_DB", url)
     async with sandlot.SandboxRegistry() as reg:
