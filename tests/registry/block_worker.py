@@ -8,9 +8,8 @@ from pathlib import Path
 
 import anyio
 
-import sandlot
-
 import fake_backend
+import sandlot
 
 
 async def main(store: str, root: Path, key: str, lease: float) -> None:

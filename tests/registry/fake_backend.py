@@ -53,7 +53,7 @@ def _existing(opts: FakeOptions, ident: str) -> Path:
 class FakeProvisioning:
     async def create(self, options: FakeOptions) -> SandboxURL:
         if options.block:
-            Path(options.block + ".ready").write_text("")
+            await anyio.Path(options.block + ".ready").write_text("")
             await anyio.sleep_forever()
         if (Path(options.root) / "down").exists():
             raise sandlot.ConnectionFailed("the fake provider is down")

@@ -16,17 +16,13 @@ from typing import Any
 
 import anyio
 
-import sandlot
-
 import fake_backend
+import sandlot
 
 
 async def main(store: str, root: Path, index: int, ops: int, records: int, seed: int) -> None:
     fake_backend.install(root)
     rng = random.Random(seed * 1000 + index)
-    (root / f"ready.{index}").write_text("")
-    while not (root / "go").exists():
-        time.sleep(0.005)  # all workers start together: poll for the parent's signal
     ids: dict[str, str] = {}
     incr: dict[str, int] = {}
     t0 = time.monotonic()
@@ -104,6 +100,9 @@ OPS: dict[str, Any] = {
 
 if __name__ == "__main__":
     store, root, index, ops, records, seed, backend = sys.argv[1:]
+    Path(root, f"ready.{index}").write_text("")
+    while not Path(root, "go").exists():
+        time.sleep(0.005)  # all workers start together: poll for the parent's signal
     anyio.run(
         main, store, Path(root), int(index), int(ops), int(records), int(seed), backend=backend
     )

@@ -11,11 +11,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-import sandlot
-from sandlot.backends import registry as backends
-
 import fake_backend
+import sandlot
 from pg_server import Postgres
+from sandlot.backends import registry as backends
 
 
 @pytest.fixture
@@ -79,9 +78,7 @@ async def test_lifecycle_filters_and_compare_and_set(
     assert await reg.list() == []
 
 
-async def test_idempotent_create_provisions_once(
-    reg: sandlot.SandboxRegistry, fake: Path
-) -> None:
+async def test_idempotent_create_provisions_once(reg: sandlot.SandboxRegistry, fake: Path) -> None:
     results: list[sandlot.SandboxRecord] = []
 
     async def create() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+
 # Each invocation is a process of its own (slow): one store per loop, not every pair.
 @pytest.mark.parametrize(("store", "loop"), [("sqlite", "asyncio"), ("postgres", "trio")])
 def test_create_ls_show_start_stop_rm(
@@ -41,11 +42,13 @@ def test_create_ls_show_start_stop_rm(
     assert row.split()[:5] == [sid, "active", "local", "-", "ci"] and row.endswith("team=a")
     assert sandlot("ls", "--label", "team=b").splitlines()[1:] == []
     assert sandlot("stop", sid) == f"{sid} stopped\n"
-    [listed] = [json.loads(line) for line in sandlot("ls", "--status", "stopped", "--json").splitlines()]
+    lines = sandlot("ls", "--status", "stopped", "--json").splitlines()
+    [listed] = [json.loads(line) for line in lines]
     assert (listed["id"], listed["labels"], listed["purpose"]) == (sid, {"team": "a"}, "ci")
     assert sandlot("start", sid) == f"{sid} active\n"
     shown = json.loads(sandlot("show", sid))
     assert shown["status"] == "active" and shown["version"] == 2
     assert sandlot("rm", sid) == ""
     assert sandlot("ls", "--purpose", "ci").splitlines()[1:] == []
-    assert sandlot("show", sid, code=1).startswith(f"sandlot: error: no sandbox with id {sid!r} in ")
+    error = sandlot("show", sid, code=1)
+    assert error.startswith(f"sandlot: error: no sandbox with id {sid!r} in ")

@@ -13,9 +13,8 @@ from typing import Any
 
 import anyio
 
-import sandlot
-
 import fake_backend
+import sandlot
 
 HERE = Path(__file__).parent
 WORKERS, OPS, RECORDS = 8, 200, 50
@@ -29,14 +28,13 @@ def _env() -> dict[str, str]:
 
 def _run_workers(store: str, root: Path) -> list[dict[str, Any]]:
     """The workers' reports; half of them run on asyncio, half on trio."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(HERE / "stress_worker.py"), store, str(root), str(i),
-             str(OPS), str(RECORDS), "7", ("asyncio", "trio")[i % 2]],
-            stdout=subprocess.PIPE, env=_env(),
-        )  # fmt: skip
-        for i in range(WORKERS)
-    ]
+
+    def argv(i: int) -> list[str]:
+        loop = ("asyncio", "trio")[i % 2]
+        args = [store, str(root), str(i), str(OPS), str(RECORDS), "7", loop]
+        return [sys.executable, str(HERE / "stress_worker.py"), *args]
+
+    procs = [subprocess.Popen(argv(i), stdout=subprocess.PIPE, env=_env()) for i in range(WORKERS)]
     try:
         deadline = time.monotonic() + 60
         while len(list(root.glob("ready.*"))) < WORKERS:
@@ -102,7 +100,7 @@ async def test_a_worker_killed_while_creating_leaves_nothing_stuck(
 ) -> None:
     root = tmp_path / "fake"
     root.mkdir()
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 (it starts at once; killed below)
         [sys.executable, str(HERE / "block_worker.py"), store_url, str(root), "b", "0.5"],
         env=_env(),
     )
@@ -130,4 +128,3 @@ async def test_a_worker_killed_while_creating_leaves_nothing_stuck(
         again = await reg.create("fake://new?tag=b", idempotency_key="b")
         assert again.id == record.id and again.status == "active"
         assert (root / "creates.log").read_text() == f"b {again.provider_id}\n"
-

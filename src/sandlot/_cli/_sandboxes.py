@@ -39,7 +39,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         p.set_defaults(run="sandboxes", needs_command=None, with_id=False, words=[])
         return p
 
-    p = verb("create", "record a sandbox (<scheme>://new creates one) and print its id", with_id=False)
+    p = verb(
+        "create", "record a sandbox (<scheme>://new creates one) and print its id", with_id=False
+    )
     p.add_argument(
         "sandbox",
         nargs="?",
@@ -52,9 +54,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", action="append", default=[], metavar="KEY=VALUE", help="free-form, stored"
     )
-    p.add_argument(
-        "--key", metavar="KEY", help="idempotency key: a retry returns the same record"
-    )
+    p.add_argument("--key", metavar="KEY", help="idempotency key: a retry returns the same record")
 
     p = verb("ls", "list the records", with_id=False)
     p.add_argument("--purpose")

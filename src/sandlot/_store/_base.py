@@ -114,7 +114,9 @@ def update_sql(fields: Mapping[str, Any]) -> str:
 
 
 INSERT = (
-    "INSERT INTO sandboxes (" + ", ".join(COLUMNS) + ") VALUES ("
+    "INSERT INTO sandboxes ("
+    + ", ".join(COLUMNS)
+    + ") VALUES ("
     + ", ".join("?" for _ in COLUMNS)
     + ") ON CONFLICT (idem_key) DO NOTHING RETURNING "
     + ", ".join(COLUMNS)

@@ -53,16 +53,18 @@ class PostgresStore:
             try:
                 import psycopg
                 from psycopg_pool import ConnectionPool
-            except ImportError:
-                raise MissingDependency(
-                    "sandbox records in PostgreSQL need psycopg: pip install 'sandlot[postgres]'"
-                ) from None
+            except ImportError as exc:
+                # "the postgres backend needs the psycopg package ...: pip install
+                # 'sandlot[postgres]'"
+                raise MissingDependency("postgres", "psycopg", exc.name) from None
             # One connection of our own first: a bad URL or a server that is down fails
             # at once with the server's reason (the pool would retry until its timeout).
             try:
-                with psycopg.connect(self._url, connect_timeout=10) as conn:
-                    with conn.transaction():
-                        self._migrate(conn)
+                with (
+                    psycopg.connect(self._url, connect_timeout=10) as conn,
+                    conn.transaction(),
+                ):
+                    self._migrate(conn)
             except psycopg.Error as exc:
                 raise self._error(exc) from None
             self._pool = ConnectionPool(
@@ -136,11 +138,11 @@ class PostgresStore:
         )
 
     def delete(self, sid: str, version: int | None) -> bool:
-        if version is None:
-            sql, args = "DELETE FROM sandboxes WHERE id = %s", (sid,)
-        else:
-            sql, args = "DELETE FROM sandboxes WHERE id = %s AND version = %s", (sid, version)
-        return self._run(lambda c: c.execute(sql, args).rowcount > 0)
+        sql, args = "DELETE FROM sandboxes WHERE id = %s", list[object]([sid])
+        if version is not None:
+            sql += " AND version = %s"
+            args.append(version)
+        return bool(self._run(lambda c: c.execute(sql, args).rowcount > 0))
 
     def expire(self, now: float, message: str, sid: str | None) -> None:
         sql, args = EXPIRE, [message, now, now]

@@ -136,10 +136,10 @@ class SQLiteStore:
         )
 
     def delete(self, sid: str, version: int | None) -> bool:
-        if version is None:
-            sql, args = "DELETE FROM sandboxes WHERE id = ?", (sid,)
-        else:
-            sql, args = "DELETE FROM sandboxes WHERE id = ? AND version = ?", (sid, version)
+        sql, args = "DELETE FROM sandboxes WHERE id = ?", list[object]([sid])
+        if version is not None:
+            sql += " AND version = ?"
+            args.append(version)
         return self._write(lambda db: db.execute(sql, args).rowcount > 0)
 
     def expire(self, now: float, message: str, sid: str | None) -> None:
