@@ -415,7 +415,8 @@ class SandboxRegistry:
         self, record: SandboxRecord, backend: Backend, options: dict[str, Any]
     ) -> SandboxRecord:
         """The record an idempotent create made: once no one creates it any more; if its
-        creation failed (or its worker died), created again by this call."""
+        creation failed (or its worker died) before the provider made it, created again
+        by this call."""
         delay = 0.02
         while True:
             record = await self.get(record.id)
@@ -423,8 +424,8 @@ class SandboxRegistry:
                 break
             await anyio.sleep(delay)  # another worker is creating it: poll, backing off
             delay = min(delay * 2, 0.5)
-        if record.status != "error" or backend.provisioning is None:
-            return record
+        if record.status != "error" or record.provider_id or backend.provisioning is None:
+            return record  # (an error after it was made is not the creation's to repair)
         claimed = await self._cas(
             record, status="creating", lease_until=time.time() + self.lease, error=None
         )

@@ -95,36 +95,42 @@ def test_many_workers_on_shared_records(store_url: str, tmp_path: Path) -> None:
     assert sum(sum(r["incr"].values()) for r in results) > WORKERS * OPS // 4
 
 
-async def test_a_worker_killed_while_creating_leaves_nothing_stuck(
+def test_a_worker_killed_while_creating_leaves_nothing_stuck(
     store_url: str, tmp_path: Path
 ) -> None:
+    """(A process of its own, on asyncio; the survivors' checks here run on trio.)"""
     root = tmp_path / "fake"
     root.mkdir()
-    proc = subprocess.Popen(  # noqa: ASYNC220 (it starts at once; killed below)
+    proc = subprocess.Popen(
         [sys.executable, str(HERE / "block_worker.py"), store_url, str(root), "b", "0.5"],
         env=_env(),
     )
     try:
-        with anyio.fail_after(30):
-            while not (root / "block.ready").exists():
-                assert proc.poll() is None, "the worker died before creating"
-                await anyio.sleep(0.01)  # poll for the condition: it is provisioning
+        deadline = time.monotonic() + 30
+        while not (root / "block.ready").exists():
+            assert proc.poll() is None, "the worker died before creating"
+            assert time.monotonic() < deadline, "the worker did not reach its create"
+            time.sleep(0.01)  # poll for the condition: it is provisioning
     finally:
         proc.kill()
         proc.wait()
     fake_backend.install(root)
-    async with sandlot.SandboxRegistry(store_url, lease=0.5) as reg:
-        [record] = await reg.list()
-        assert record.idempotency_key == "b" and record.provider_id is None
-        assert record.status in ("creating", "error")  # "error" if the lease is over
-        # Once its lease is over, it is an error record anyone may act on.
-        with anyio.fail_after(10):
-            while (record := await reg.get(record.id)).status == "creating":
-                assert record.lease_until is not None
-                await anyio.sleep(max(0.0, record.lease_until - time.time()) + 0.01)
-        assert record.status == "error"
-        assert record.error == "abandoned while creating: its worker's lease ended"
-        # The retry of the same create finishes the job, with the same sandlot id.
-        again = await reg.create("fake://new?tag=b", idempotency_key="b")
-        assert again.id == record.id and again.status == "active"
-        assert (root / "creates.log").read_text() == f"b {again.provider_id}\n"
+
+    async def survivor() -> None:
+        async with sandlot.SandboxRegistry(store_url, lease=0.5) as reg:
+            [record] = await reg.list()
+            assert record.idempotency_key == "b" and record.provider_id is None
+            assert record.status in ("creating", "error")  # "error" if the lease is over
+            # Once its lease is over, it is an error record anyone may act on.
+            with anyio.fail_after(10):
+                while (record := await reg.get(record.id)).status == "creating":
+                    assert record.lease_until is not None
+                    await anyio.sleep(max(0.0, record.lease_until - time.time()) + 0.01)
+            assert record.status == "error"
+            assert record.error == "abandoned while creating: its worker's lease ended"
+            # The retry of the same create finishes the job, with the same sandlot id.
+            again = await reg.create("fake://new?tag=b", idempotency_key="b")
+            assert again.id == record.id and again.status == "active"
+            assert (root / "creates.log").read_text() == f"b {again.provider_id}\n"
+
+    anyio.run(survivor, backend="trio")
