@@ -13,8 +13,8 @@ import pytest
 
 import fake_backend
 import sandlot
-from pg_server import Postgres
 from sandlot.backends import registry as backends
+from targets.postgres import Postgres
 
 
 @pytest.fixture

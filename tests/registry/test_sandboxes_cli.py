@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pg_server import Postgres
+from targets.postgres import Postgres
 
 
 # Each invocation is a process of its own (slow): one case, PostgreSQL on trio (the
