@@ -67,6 +67,7 @@ CREATE_FIELDS = (
     "volumes",
 )
 
+
 class Framer:
     """The daemon's line framing: each line marked, NULs dropped, a last newline added."""
 

@@ -54,9 +54,9 @@ class PostgresStore:
                 import psycopg
                 from psycopg_pool import ConnectionPool
             except ImportError as exc:
-                # "the postgres backend needs the psycopg package ...: pip install
-                # 'sandlot[postgres]'"
-                raise MissingDependency("postgres", "psycopg", exc.name) from None
+                raise MissingDependency(
+                    "postgres", "psycopg", exc.name, feature="sandbox records in PostgreSQL"
+                ) from None
             # One connection of our own first: a bad URL or a server that is down fails
             # at once with the server's reason (the pool would retry until its timeout).
             try:
@@ -93,10 +93,10 @@ class PostgresStore:
         conn.execute("UPDATE sandlot_schema SET version = %s", (LATEST,))
 
     def _run(self, work: Callable[[Any], T]) -> T:
+        pool = self._open()  # first: it says which extra to install if psycopg is missing
         import psycopg
         import psycopg_pool
 
-        pool = self._open()
         try:
             with pool.connection() as conn, conn.transaction():
                 return work(conn)
