@@ -272,6 +272,8 @@ class SandboxRegistry:
             raise InvalidArgument(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
         wanted = _label_filter(label)
         now = time.time()
+        if status == "error":  # those past their lease are errors too: settle them first
+            await self._call(self._store.expire, now, _ABANDONED, None)
         rows = await self._call(self._store.list, purpose, status)
         if any(r["status"] == "creating" and r["lease_until"] < now for r in rows):
             await self._call(self._store.expire, now, _ABANDONED, None)
