@@ -100,6 +100,7 @@ async def create_sandbox(
         raise InvalidArgument("a Daytona sandbox comes from an image or a snapshot, not both")
     if not opts.image and (opts.cpu or opts.memory or opts.disk):
         raise InvalidArgument("Daytona sets cpu, memory and disk only for a sandbox from an image")
+    mounts = [_volume(spec) for spec in opts.volumes or ()]  # bad input: before any request
 
     async def create(client: Any) -> str:
         from daytona import (
@@ -116,7 +117,7 @@ async def create_sandbox(
             "ephemeral": opts.ephemeral,
             "auto_stop_interval": opts.auto_stop_interval,
             "auto_archive_interval": opts.auto_archive_interval,
-            "volumes": [_volume(VolumeMount, v) for v in opts.volumes or ()] or None,
+            "volumes": [VolumeMount(volume_id=v, mount_path=p) for v, p in mounts] or None,
         }
         common = {k: v for k, v in common.items() if v is not None}
         params: Any
@@ -131,14 +132,14 @@ async def create_sandbox(
     return await _control(opts, name or "<new>", create)
 
 
-def _volume(mount: Any, spec: str) -> Any:
-    """``"<volume>:<mount path>"`` as the SDK's ``VolumeMount``."""
+def _volume(spec: str) -> tuple[str, str]:
+    """``"<volume>:<mount path>"``: the volume and the path."""
     volume, sep, path = spec.partition(":")
     if not sep or not volume or not path.startswith("/"):
         raise InvalidArgument(
             f"a Daytona volume is '<volume id or name>:/mount/path', not {spec!r}"
         )
-    return mount(volume_id=volume, mount_path=path)
+    return volume, path
 
 
 async def _lifecycle(
