@@ -69,7 +69,9 @@ class SandboxRecord:
 
     ``version`` grows with every change (the compare-and-set token); ``params`` are the
     provider options it was created with (non-secret), which ``recreate`` uses;
-    ``recreated_at`` says when its provider sandbox was last created again.
+    ``recreated_at`` says when its provider sandbox was last created again;
+    ``provisioned``: sandlot created the provider's sandbox (``<scheme>://new``), so it
+    may create it again (a sandbox merely recorded by its URL is never recreated).
     """
 
     id: str
@@ -88,6 +90,7 @@ class SandboxRecord:
     version: int = 0
     lease_until: float | None = None
     recreated_at: float | None = None
+    provisioned: bool = False
 
 
 def _record(row: Row) -> SandboxRecord:
@@ -108,6 +111,7 @@ def _record(row: Row) -> SandboxRecord:
         version=row["version"],
         lease_until=row["lease_until"],
         recreated_at=row["recreated_at"],
+        provisioned=bool(row["provisioned"]),
     )
 
 
@@ -404,6 +408,7 @@ class SandboxRegistry:
             "version": 0,
             "lease_until": now + self.lease if provision else None,
             "recreated_at": None,
+            "provisioned": 1 if provision else 0,
         }
         got = await self._call(self._store.insert, row)
         record = _record(got)
@@ -518,7 +523,7 @@ class SandboxRegistry:
             try:
                 await backend.provisioning.start(url, options_for(backend, dict(options)))
             except SandboxNotFound as exc:
-                if not recreate:
+                if not (recreate and record.provisioned):
                     await self._failed(record, exc)
                     raise
                 return await self._recreate(record, backend, options)
@@ -538,9 +543,9 @@ class SandboxRegistry:
     ) -> AsyncIterator[Any]:
         """Reconnect to the sandbox of a record by its sandlot id and mark it active; a
         stopped provider sandbox is started first, and with ``recreate=True`` one that is
-        gone is created again from the record's params (same sandlot id; the record
-        notes the new provider id and ``recreated_at``). ``options`` are the backend's
-        (secrets included: they are not stored)."""
+        gone is created again from the record's params if sandlot created it (same
+        sandlot id; the record notes the new provider id and ``recreated_at``).
+        ``options`` are the backend's (secrets included: they are not stored)."""
         from ._sandbox import open_sandbox
 
         record = await self._current(sandbox_id)
@@ -551,7 +556,7 @@ class SandboxRegistry:
             try:
                 sb = await stack.enter_async_context(open_sandbox(record.url, **options))
             except SandboxNotFound as exc:
-                if not (recreate and owned):
+                if not (recreate and owned and record.provisioned):
                     await self._failed(record, exc)
                     raise
                 record = await self._recreate(record, backend, options)

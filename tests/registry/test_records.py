@@ -135,6 +135,17 @@ async def test_stop_then_open_starts_it_and_recreate_keeps_the_id(
     assert started.status == "active" and started.provider_id not in (None, back.provider_id)
     await reg.delete(record.id)
     assert await reg.list() == []
+    # A sandbox only recorded by its URL (not made by sandlot) is never recreated.
+    made = await reg.create("fake://new?tag=theirs")
+    assert made.provisioned and made.provider_id is not None
+    theirs = await reg.create(f"fake://{made.provider_id}")
+    assert theirs.status == "active" and not theirs.provisioned
+    (fake / made.provider_id).unlink()
+    with pytest.raises(sandlot.SandboxNotFound, match=made.provider_id):
+        async with reg.open(theirs.id, recreate=True):
+            pass
+    assert (await reg.get(theirs.id)).status == "error"
+    assert creates(fake)[-1] == f"theirs {made.provider_id}"  # nothing made since
 
 
 async def test_secrets_are_refused_in_everything_stored(

@@ -26,6 +26,7 @@ COLUMNS = (
     "version",
     "lease_until",
     "recreated_at",
+    "provisioned",
 )
 SELECT = "SELECT " + ", ".join(COLUMNS) + " FROM sandboxes"
 
@@ -58,6 +59,8 @@ def migrations(real: str) -> dict[int, list[str]]:
             "ALTER TABLE sandboxes ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
             f"ALTER TABLE sandboxes ADD COLUMN lease_until {real}",
             f"ALTER TABLE sandboxes ADD COLUMN recreated_at {real}",
+            # 1: sandlot created the provider's sandbox (so it may recreate it)
+            "ALTER TABLE sandboxes ADD COLUMN provisioned INTEGER NOT NULL DEFAULT 0",
             "CREATE UNIQUE INDEX IF NOT EXISTS sandboxes_idem_key ON sandboxes (idem_key)",
             "CREATE INDEX IF NOT EXISTS sandboxes_status ON sandboxes (status)",
             "CREATE INDEX IF NOT EXISTS sandboxes_purpose ON sandboxes (purpose)",
