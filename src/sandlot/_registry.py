@@ -454,8 +454,13 @@ class SandboxRegistry:
         try:
             made = await backend.provisioning.create(opts)
         except BaseException as exc:
+            if isinstance(exc, SandlotError):
+                message = str(exc)
+            elif isinstance(exc, anyio.get_cancelled_exc_class()):
+                message = "creation cancelled"
+            else:
+                message = f"{type(exc).__name__}: {exc}"
             with anyio.CancelScope(shield=True):
-                message = str(exc) if isinstance(exc, SandlotError) else "creation cancelled"
                 await self._cas(claimed, status="error", error=message)
             raise
         fields: dict[str, Any] = {"status": "active", "provider_id": made.target, "url": str(made)}

@@ -29,8 +29,10 @@ class FakeOptions:
     tag: str | None = None
     size: tuple[int, ...] | None = attrs.field(default=None, converter=lambda v: v and _ints(v))
     env: dict[str, str] | None = None
-    #: create writes ``<block>.ready`` and then waits forever (to be killed)
+    #: create writes ``<block>.ready``, sets ``entered`` and then waits forever (to be
+    #: killed or cancelled)
     block: str | None = None
+    entered: anyio.Event | None = attrs.field(default=None, eq=False)
 
 
 def _state(opts: FakeOptions, ident: str) -> Path:
@@ -54,6 +56,8 @@ class FakeProvisioning:
     async def create(self, options: FakeOptions) -> SandboxURL:
         if options.block:
             await anyio.Path(options.block + ".ready").write_text("")
+            if options.entered is not None:
+                options.entered.set()
             await anyio.sleep_forever()
         if (Path(options.root) / "down").exists():
             raise sandlot.ConnectionFailed("the fake provider is down")

@@ -177,6 +177,27 @@ async def test_a_failed_creation_is_an_error_record_a_retry_repairs(
     assert creates(fake) == [f"t {repaired.provider_id}"]
 
 
+async def test_a_cancelled_creation_is_an_error_record_a_retry_repairs(
+    reg: sandlot.SandboxRegistry, fake: Path
+) -> None:
+    entered = anyio.Event()
+    blocked = fake_backend.FakeOptions(block=str(fake / "block"), entered=entered)
+
+    async def create() -> None:
+        await reg.create("fake://new?tag=c", idempotency_key="c", fake=blocked)
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(create)
+            await entered.wait()  # the provider is creating
+            tg.cancel_scope.cancel()
+    [record] = await reg.list()
+    assert (record.status, record.error) == ("error", "creation cancelled")
+    again = await reg.create("fake://new?tag=c", idempotency_key="c")
+    assert again.id == record.id and again.status == "active"
+    assert creates(fake) == [f"c {again.provider_id}"]
+
+
 def test_an_old_sqlite_file_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
