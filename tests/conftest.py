@@ -21,6 +21,7 @@ from targets.daytona import *  # noqa: F403
 from targets.docker import *  # noqa: F403
 from targets.limited import *  # noqa: F403
 from targets.local import *  # noqa: F403
+from targets.postgres import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
 
 # A run started as a background job of a non-interactive shell (`cmd &` in a script)

@@ -11,6 +11,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+from targets.postgres import Postgres
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # Not yet "daytona": under load the stand-in intermittently drops the log WebSocket
 # ("No PONG received after 10.0 seconds") and quickstart's spawn hangs; reported.
@@ -67,6 +69,7 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
 
 def test_every_example_is_tested() -> None:
     tested = {"quickstart.py", "repl_bridge.py", "test_runner.py", "ssh_like_client.py"}
+    tested |= {"shared_records.py"}
     tested |= {"job_runner.py"} if (EXAMPLES / "job_runner.py").exists() else set()
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
@@ -122,4 +125,23 @@ def test_job_runner_reattaches_from_another_process(where: Where) -> None:
         f"re-attached to {job} at byte 7",
         *(f"later output: tick {i}" for i in range(2, 6)),
         "job ended: exited (exit code 3)",
+    ]
+
+
+def test_shared_records_two_workers_on_postgres(postgres: Postgres) -> None:
+    """Two processes, as two shells would: one creates and starts a job, the other finds
+    the sandbox, opens it by sandlot id and follows the job."""
+    db = postgres.new_database()
+    made = run_example("shared_records.py", Where(db), "create", "local")
+    assert (made.returncode, made.stderr) == (0, ""), made.stderr
+    m = re.fullmatch(r"created (sb_[0-9a-f]{32}) \(local\), started job (\S+)\n", made.stdout)
+    assert m, made.stdout
+    sid, job = m.groups()
+    r = run_example("shared_records.py", Where(db), "follow")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert r.stdout.splitlines() == [
+        f"found {sid}, job {job}, created by worker-1",
+        *(f"job output: step {i}" for i in (1, 2, 3)),
+        "job ended: exited (exit code 3)",
+        f"{sid} is now stopped",
     ]

@@ -98,3 +98,26 @@ def test_the_cli_prints_one_line_naming_the_extra(module: str, url: str, extra: 
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert f"pip install 'sandlot[{extra}]'" in done.stderr
     assert "No module named" not in done.stderr
+
+
+@pytest.mark.parametrize("module", ["psycopg", "psycopg_pool"])
+def test_postgres_records_name_the_extra(module: str) -> None:
+    code = """
+import anyio, sandlot
+async def main():
+    try:
+        await sandlot.SandboxRegistry("postgresql://me:hunter2@127.0.0.1:1/x").list()
+    except sandlot.MissingDependency as exc:
+        print(exc.extra)
+        print(exc)
+anyio.run(main)
+"""
+    done = run_without(module, code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "postgres",
+        "sandbox records in PostgreSQL need the psycopg package"
+        + (", which is not installed" if module == "psycopg" else
+           f", and its dependency {module} is not installed")
+        + ": pip install 'sandlot[postgres]'",
+    ]  # fmt: skip
