@@ -34,13 +34,17 @@ import abc
 import contextlib
 import signal as _signal
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 import anyio
 import attrs
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from ._errors import ConnectionLost, LaunchError
-from ._records import Capabilities, ExitStatus, TerminalSize
+from ._records import Capabilities, ExecResult, ExitStatus, TerminalSize
+
+if TYPE_CHECKING:
+    from ._process import Reaper
 
 __all__ = [
     "ClosedInput",
@@ -133,6 +137,22 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def write_file(self, path: str, data: bytes, mode: int | None) -> None: ...
+
+    async def exec(
+        self,
+        spec: LaunchSpec,
+        *,
+        input: bytes | None,
+        timeout: float | None,
+        max_output_bytes: int | None,
+        reaper: Reaper,
+    ) -> ExecResult | None:
+        """Run a whole ``exec`` in one go, if the transport can do it faster than
+        :meth:`start` and the shared loop: the timeout (with ``reaper.grace``) and the
+        output cap then act on the host, and a cancelled call kills the group (bounded;
+        what could not be killed goes to ``reaper``). None: use :meth:`start`."""
+        await anyio.lowlevel.checkpoint()
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release the connection, if any."""

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import errno
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from ..._bridge import AsyncioBridge
 from ..._errors import FileError, FileNotFound, SandlotError
+from ..._records import ExecResult
 from ..._transport import LaunchSpec, RawProcess, Transport
 from ..._url import SandboxURL
 from . import backend
+
+if TYPE_CHECKING:
+    from ..._process import Reaper
 from ._control import DEFAULT_API_URL, sdk_client
 from ._errors import is_connection_error, opening_error, operation_error, status_of
+from ._oneshot import OneShot
 from ._options import DaytonaOptions
 from ._pty import start_pty
 from ._session import start_session
@@ -62,6 +67,18 @@ class DaytonaTransport(Transport):
         if spec.pty is not None:
             return await start_pty(self._bridge, self._sandbox, spec)
         return await start_session(self._bridge, self._sandbox, spec)
+
+    async def exec(
+        self,
+        spec: LaunchSpec,
+        *,
+        input: bytes | None,
+        timeout: float | None,
+        max_output_bytes: int | None,
+        reaper: Reaper,
+    ) -> ExecResult | None:
+        once = OneShot(self._bridge, self._sandbox, spec)
+        return await once.run(input, timeout, max_output_bytes, reaper)
 
     async def read_file(self, path: str) -> bytes:
         try:
