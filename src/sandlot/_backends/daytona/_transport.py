@@ -20,8 +20,12 @@ from ._control import DEFAULT_API_URL, sdk_client
 from ._errors import is_connection_error, opening_error, operation_error, status_of
 from ._oneshot import OneShot
 from ._options import DaytonaOptions
+from ._pool import SessionPool
 from ._pty import start_pty
 from ._session import start_session
+
+#: Closing: how long deleting the sessions may take (a frozen server never answers).
+_CLOSE_WAIT = 6.0
 
 
 class DaytonaTransport(Transport):
@@ -36,6 +40,9 @@ class DaytonaTransport(Transport):
         self._sandbox = sandbox
         #: The provider's id of the sandbox.
         self.sandbox_id: str = sandbox.id
+        self._pool = SessionPool(sandbox)
+        # Warm sessions from the start: the first spawn is as quick as the next ones.
+        bridge.call_soon(self._pool.refill)
 
     @classmethod
     async def open(cls, ident: str, options: DaytonaOptions) -> DaytonaTransport:
@@ -66,7 +73,7 @@ class DaytonaTransport(Transport):
     async def start(self, spec: LaunchSpec) -> RawProcess:
         if spec.pty is not None:
             return await start_pty(self._bridge, self._sandbox, spec)
-        return await start_session(self._bridge, self._sandbox, spec)
+        return await start_session(self._bridge, self._sandbox, self._pool, spec)
 
     async def exec(
         self,
@@ -101,6 +108,8 @@ class DaytonaTransport(Transport):
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
             try:
+                with anyio.move_on_after(_CLOSE_WAIT):
+                    await self._bridge.call(self._pool.aclose)
                 await self._bridge.call(self._client.close)
             finally:
                 await self._bridge.aclose()
