@@ -75,7 +75,8 @@ def exec_command(
     args += [str(len(pairs)), *pairs, *spec.argv]
     script = load("exec", __package__)
     check_command_line([script, *args], "Daytona")
-    return "sh -c " + shlex.join([script, "sandlot", *args])
+    # exec: one fork fewer; the daemon's shell has nothing left to do.
+    return "exec sh -c " + shlex.join([script, "sandlot", *args])
 
 
 def cancel_command(token: str, upload: str | None = None) -> str:

@@ -148,7 +148,9 @@ if [ -n "$cap" ]; then
   [ "$ko" = '?' ] || [ "$ko" -le "$cap" ] || ko=$cap
   [ "$ke" = '?' ] || [ "$ke" -le "$cap" ] || ke=$cap
 fi
+set --
 if [ "$ko" != '?' ] && [ "$ke" != '?' ] && [ $((ko + ke)) -le "$inl" ]; then
+  set -- "$d.O" "$d.E"
   echo '=o'
   if [ "$ko" -gt 0 ]; then base64 <"$d.O"; fi
   echo '=e'
@@ -156,6 +158,8 @@ if [ "$ko" != '?' ] && [ "$ke" != '?' ] && [ $((ko + ke)) -le "$inl" ]; then
   echo '=z'
 else
   # Left for the client, which fetches and removes them.
-  trap 'rm -f "$d.o" "$d.e" "$d.on" "$d.en" "$d.p" "$d.i" "$d.c" "$rm_in"' EXIT
   echo k
 fi
+# Removed off the critical path: the answer ends when this shell does.
+trap - EXIT
+rm -f "$d.o" "$d.e" "$d.on" "$d.en" "$d.p" "$d.i" "$d.c" "$rm_in" "$@" >/dev/null 2>&1 &
