@@ -248,7 +248,9 @@ class OneShot:
             what = await self.cancel()
         except Exception as exc:
             logger.warning(
-                "could not stop %r, whose exec the caller gave up on: %s", argv, exc or exc
+                "could not stop %r, whose exec the caller gave up on: %s",
+                argv,
+                exc or type(exc).__name__,
             )
             return
         if what.isdigit():
