@@ -34,7 +34,7 @@ import abc
 import contextlib
 import signal as _signal
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import anyio
 import attrs
@@ -42,9 +42,6 @@ from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from ._errors import ConnectionLost, LaunchError
 from ._records import Capabilities, ExecResult, ExitStatus, TerminalSize
-
-if TYPE_CHECKING:
-    from ._process import Reaper
 
 __all__ = [
     "ClosedInput",
@@ -79,6 +76,14 @@ class LaunchSpec:
     pty: TerminalSize | None = None
     #: False when nothing will be written to stdin (see the module docstring).
     stdin: bool = True
+
+
+class Reaper(Protocol):
+    """What :meth:`Transport.exec` needs of the sandbox's reaper (``_process.Reaper``)."""
+
+    grace: float
+
+    async def terminate(self, raw: RawProcess, argv: tuple[str, ...]) -> bool: ...
 
 
 class ClosedInput(ByteSendStream):

@@ -25,13 +25,12 @@ from ..._errors import ConnectionLost, SandlotError
 from ..._launcher import Failed, Parser, launch_error
 from ..._launcher._script import load
 from ..._records import ExecResult, ExitStatus
-from ..._transport import LaunchSpec, RawProcess
+from ..._transport import LaunchSpec, RawProcess, Reaper
 from ..._validate import check_command_line
 from ._errors import is_connection_error, operation_error
 
 if TYPE_CHECKING:
     from ..._bridge import AsyncioBridge
-    from ..._process import Reaper
 
 logger = logging.getLogger("sandlot.daytona")
 

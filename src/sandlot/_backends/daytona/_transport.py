@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from ..._bridge import AsyncioBridge
 from ..._errors import FileError, FileNotFound, SandlotError
 from ..._records import ExecResult
-from ..._transport import LaunchSpec, RawProcess, Transport
+from ..._transport import LaunchSpec, RawProcess, Reaper, Transport
 from ..._url import SandboxURL
 from . import backend
-
-if TYPE_CHECKING:
-    from ..._process import Reaper
 from ._control import DEFAULT_API_URL, sdk_client
 from ._errors import is_connection_error, opening_error, operation_error, status_of
 from ._oneshot import OneShot
