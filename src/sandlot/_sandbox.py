@@ -127,6 +127,12 @@ class Sandbox:
         if data and not self.capabilities.stdin_eof:
             # The input is followed by EOF; without it the command could wait forever.
             raise NotSupported(self.backend, "exec with input", "it cannot send EOF on stdin")
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        once = await self._transport.exec(
+            spec, input=data, timeout=limit, max_output_bytes=cap, reaper=self._reaper
+        )
+        if once is not None:
+            return once.check() if check else once
         # One deadline for everything that waits on the host, the start included (a start
         # under way when the server freezes is abandoned: see Transport.start).
         deadline = anyio.current_time() + (math.inf if limit is None else limit)

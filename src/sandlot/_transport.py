@@ -34,13 +34,14 @@ import abc
 import contextlib
 import signal as _signal
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 import anyio
 import attrs
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from ._errors import ConnectionLost, LaunchError
-from ._records import Capabilities, ExitStatus, TerminalSize
+from ._records import Capabilities, ExecResult, ExitStatus, TerminalSize
 
 __all__ = [
     "ClosedInput",
@@ -75,6 +76,14 @@ class LaunchSpec:
     pty: TerminalSize | None = None
     #: False when nothing will be written to stdin (see the module docstring).
     stdin: bool = True
+
+
+class Reaper(Protocol):
+    """What :meth:`Transport.exec` needs of the sandbox's reaper (``_process.Reaper``)."""
+
+    grace: float
+
+    async def terminate(self, raw: RawProcess, argv: tuple[str, ...]) -> bool: ...
 
 
 class ClosedInput(ByteSendStream):
@@ -133,6 +142,22 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def write_file(self, path: str, data: bytes, mode: int | None) -> None: ...
+
+    async def exec(
+        self,
+        spec: LaunchSpec,
+        *,
+        input: bytes | None,
+        timeout: float | None,
+        max_output_bytes: int | None,
+        reaper: Reaper,
+    ) -> ExecResult | None:
+        """Run a whole ``exec`` in one go, if the transport can do it faster than
+        :meth:`start` and the shared loop: the timeout (with ``reaper.grace``) and the
+        output cap then act on the host, and a cancelled call kills the group (bounded;
+        what could not be killed goes to ``reaper``). None: use :meth:`start`."""
+        await anyio.lowlevel.checkpoint()
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release the connection, if any."""

@@ -161,12 +161,16 @@ def routes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.mark.skipif(not PUBLIC_WORKS, reason="the public route is refused on this SDK")
-async def test_public_route_exec_output_split_and_exit(
+async def test_public_route_spawn_output_split_and_exit(
     sb: sandlot.Sandbox, routes: list[str]
 ) -> None:
+    # exec takes one /process/execute request: the log routes serve spawn only.
     script = "printf 'out\\0 1\\n'; printf 'err 1' >&2; printf 'out 2'; exit 3"
-    r = await sb.exec("sh", ["-c", script])
-    assert (r.stdout, r.stderr, r.exit) == (b"out\0 1\nout 2", b"err 1", sandlot.ExitStatus(code=3))
+    async with sb.spawn("sh", ["-c", script]) as proc:
+        out = await proc.stdout.read_all()
+        err = await proc.stderr.read_all()
+        status = await proc.exit
+    assert (out, err, status) == (b"out\0 1\nout 2", b"err 1", sandlot.ExitStatus(code=3))
     assert routes == ["public"]
 
 
@@ -189,4 +193,5 @@ async def test_public_route_spawn_stdin_and_large_output(
 @pytest.mark.skipif(PUBLIC_WORKS, reason="the public route works on this SDK")
 async def test_public_route_is_refused_where_it_would_lose_output(sb: sandlot.Sandbox) -> None:
     with pytest.raises(sandlot.NotSupported, match="split stream markers"):
-        await sb.exec("true")
+        async with sb.spawn("true"):
+            pass

@@ -144,3 +144,15 @@ def test_demuxer_handles_markers_split_anywhere() -> None:
             ("e", want[1][1] + want[3][1]),
         ]
         assert order == [c for c, _ in want]
+
+
+async def test_20_mib_of_binary_stdout_arrive_byte_exact_through_exec(sb: sandlot.Sandbox) -> None:
+    if sb.backend != "daytona":
+        pytest.skip("a Daytona check")
+    # More than one answer carries: left in the sandbox, fetched in chunks, removed.
+    size = 20 * MIB + 77
+    want = expected(size)
+    r = await sb.exec("python3", ["-c", WRITER, str(size)])
+    assert r.exit == sandlot.ExitStatus(code=0)
+    assert len(r.stdout) == size and r.stdout == want
+    assert r.stderr == hashlib.sha256(want).hexdigest().encode()

@@ -34,10 +34,11 @@ class LocalDaytona:
                 stream.close()
 
 
-def start(env: dict[str, str], child_env: dict[str, str]) -> LocalDaytona:
-    """Start a server with environment ``env``; the processes it runs get ``child_env``."""
+def start(env: dict[str, str], child_env: dict[str, str], rtt_ms: float = 0) -> LocalDaytona:
+    """Start a server with environment ``env``; the processes it runs get ``child_env``;
+    ``rtt_ms`` simulates a network round trip (see app.py)."""
     key = secrets.token_hex(16)
-    args = [sys.executable, str(APP), "--api-key", key]
+    args = [sys.executable, str(APP), "--api-key", key, "--rtt-ms", str(rtt_ms)]
     for name, value in child_env.items():
         args += ["--child-env", f"{name}={value}"]
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)

@@ -6,8 +6,12 @@ the daemon's quirks reproduced on purpose: session logs framed line by line (NUL
 a final newline appended, markers that frames split), merged output for
 ``/process/execute``, no EOF for session input, no signal in any exit record.
 
-Run as a script: ``python app.py --api-key KEY [--child-env NAME=VALUE ...]``; it prints
-``PORT <n>`` once it listens on 127.0.0.1.
+Run as a script: ``python app.py --api-key KEY [--child-env NAME=VALUE ...] [--rtt-ms N]``;
+it prints ``PORT <n>`` once it listens on 127.0.0.1. ``--rtt-ms`` simulates a network
+between client and sandbox: every HTTP request (a WebSocket's handshake too) is answered
+one round trip late, and every WebSocket message arrives half a round trip late (in
+order, pipelined: latency, not a throughput limit). ``GET /api/_stats`` (not Daytona's)
+returns the requests handled so far, by route, for benchmarks.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 STDOUT_MARK = b"\x01\x01\x01"
 STDERR_MARK = b"\x02\x02\x02"
@@ -47,6 +51,59 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def error(status: int, message: str) -> web.Response:
     body = {"statusCode": status, "message": message, "code": f"HTTP_{status}"}
     return web.json_response(body, status=status)
+
+
+#: One-way delay of the simulated network, seconds (set from --rtt-ms).
+ONE_WAY = 0.0
+
+
+class DelayedWebSocket(web.WebSocketResponse):
+    """A WebSocket whose messages each way arrive ``ONE_WAY`` late, in order."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._out: asyncio.Queue[tuple[float, Callable[[], Awaitable[None]]] | None] = (
+            asyncio.Queue()
+        )
+        self._pump: asyncio.Task[None] | None = None
+
+    def _later(self, send: Callable[[], Awaitable[None]]) -> Awaitable[None]:
+        loop = asyncio.get_running_loop()
+        if self._pump is None:
+            self._pump = asyncio.ensure_future(self._pumping())
+        self._out.put_nowait((loop.time() + ONE_WAY, send))
+        return asyncio.sleep(0)
+
+    async def _pumping(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (item := await self._out.get()) is not None:
+            at, send = item
+            await asyncio.sleep(max(0.0, at - loop.time()))
+            with contextlib.suppress(Exception):
+                await send()
+
+    async def send_bytes(self, data: bytes, *args: Any, **kw: Any) -> None:
+        if not ONE_WAY:
+            return await super().send_bytes(data, *args, **kw)
+        await self._later(lambda: super(DelayedWebSocket, self).send_bytes(data, *args, **kw))
+
+    async def send_str(self, data: str, *args: Any, **kw: Any) -> None:
+        if not ONE_WAY:
+            return await super().send_str(data, *args, **kw)
+        await self._later(lambda: super(DelayedWebSocket, self).send_str(data, *args, **kw))
+
+    async def close(self, *args: Any, **kw: Any) -> bool:
+        if self._pump is not None:
+            self._out.put_nowait(None)
+            await self._pump
+            self._pump = None
+        return await super().close(*args, **kw)
+
+    async def receive(self, *args: Any, **kw: Any) -> Any:
+        msg = await super().receive(*args, **kw)
+        if ONE_WAY and msg.type in (WSMsgType.BINARY, WSMsgType.TEXT):
+            await asyncio.sleep(ONE_WAY)
+        return msg
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
@@ -298,7 +355,7 @@ class Daemon:
                     "stderr": cmd.log.stderr.decode("utf-8", "replace"),
                 }
             )
-        ws = web.WebSocketResponse()
+        ws = DelayedWebSocket()
         await ws.prepare(request)
         # aiohttp answers the client's pings only while someone reads the socket.
         reader = asyncio.ensure_future(self.drain_ws(ws))
@@ -395,7 +452,7 @@ class Daemon:
         }
         session = Pty(proc.pid, master, proc, info)
         self.ptys[pid_name] = session
-        ws = web.WebSocketResponse(protocols=["X-Daytona-Pty-Exit-Control"])
+        ws = DelayedWebSocket(protocols=["X-Daytona-Pty-Exit-Control"])
         await ws.prepare(request)
         await ws.send_str(json.dumps({"type": "control", "status": "connected"}))
         loop = asyncio.get_running_loop()
@@ -547,6 +604,7 @@ class Server:
         self.sandboxes: dict[str, dict[str, Any]] = {}
         self.daemons: dict[str, Daemon] = {}
         self.tasks: set[asyncio.Future[Any]] = set()
+        self.stats: dict[str, int] = {}
         self.add_sandbox("sandbox-test-1", "sandlot-test")
 
     def add_sandbox(self, sid: str, name: str, labels: dict[str, str] | None = None) -> None:
@@ -583,6 +641,22 @@ class Server:
 
     @web.middleware
     async def auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == "/api/_stats":
+            return web.json_response(self.stats)
+        route = request.match_info.route.resource
+        name = f"{request.method} {route.canonical if route is not None else request.path}"
+        self.stats[name] = self.stats.get(name, 0) + 1
+        if ONE_WAY:
+            await asyncio.sleep(ONE_WAY)  # the request's way there
+            if request.headers.get("Upgrade", "").lower() != "websocket":
+                response = await self.authorized(request, handler)
+                await asyncio.sleep(ONE_WAY)  # the answer's way back
+                return response
+            # A WebSocket: its messages go back one way late (DelayedWebSocket); its
+            # handshake answer alone is never waited for (a message is).
+        return await self.authorized(request, handler)
+
+    async def authorized(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/api/socket.io"):
             return error(404, "no events here: the SDK falls back to polling")
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
@@ -693,7 +767,10 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--child-env", action="append", default=[])
+    parser.add_argument("--rtt-ms", type=float, default=0.0)
     args = parser.parse_args()
+    global ONE_WAY
+    ONE_WAY = args.rtt_ms / 2000
     child_env = dict(item.split("=", 1) for item in args.child_env)
     server = Server(args.api_key, child_env)
     runner = web.AppRunner(server.app(), handle_signals=False, shutdown_timeout=0.5)

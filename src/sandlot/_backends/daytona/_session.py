@@ -7,7 +7,6 @@ import base64
 import binascii
 import contextlib
 import signal as _signal
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -20,6 +19,7 @@ from ..._transport import FailedLaunch, LaunchSpec, RawProcess
 from ._errors import operation_error, status_of
 from ._launcher import spawn_command
 from ._pipe import BridgedOutput
+from ._pool import SessionPool
 from ._process import BridgedProcess
 from ._sdk import Route, follow_logs, log_route
 
@@ -74,12 +74,15 @@ class _Stdin(ByteSendStream):
 class SessionProcess(BridgedProcess):
     """A process the spawn launcher runs in its own Daytona session."""
 
-    def __init__(self, bridge: AsyncioBridge, sandbox: Any, sid: str, spec: LaunchSpec) -> None:
+    def __init__(
+        self, bridge: AsyncioBridge, sandbox: Any, pool: SessionPool, spec: LaunchSpec
+    ) -> None:
         super().__init__(bridge)
+        self._pool = pool
         self._spec = spec
         self._report = Parser()
         self._sandbox = sandbox
-        self._sid = sid
+        self._sid = ""  # taken from the pool at launch
         self._cid = ""
         self.stdin = _Stdin(self)
         self.stdout = self._out = BridgedOutput(bridge)
@@ -99,7 +102,7 @@ class SessionProcess(BridgedProcess):
         process = self._sandbox.process
         self._route = log_route(process)  # before anything starts: it may refuse this SDK
         self._started = asyncio.get_running_loop().create_future()
-        await process.create_session(self._sid)
+        self._sid = await self._pool.take()
         request = SessionExecuteRequest(
             command=command,
             run_async=True,
@@ -229,8 +232,9 @@ class SessionProcess(BridgedProcess):
                 await self._pump
         self._out._drop()
         self._err._drop()
-        with contextlib.suppress(Exception):
-            await self._sandbox.process.delete_session(self._sid)
+        if self._sid:
+            # Off the critical path: deleting the session kills what is left in it.
+            self._pool.release(self._sid)
 
     # -- the caller's loop ---------------------------------------------------------------
 
@@ -247,11 +251,14 @@ class SessionProcess(BridgedProcess):
         await self._bridge.call(self._close)
 
 
-async def start_session(bridge: AsyncioBridge, sandbox: Any, spec: LaunchSpec) -> RawProcess:
-    """Start ``spec`` in a new session. A cancelled caller does not wait for the server:
-    the launch finishes on the SDK's loop, which then stops what it started."""
+async def start_session(
+    bridge: AsyncioBridge, sandbox: Any, pool: SessionPool, spec: LaunchSpec
+) -> RawProcess:
+    """Start ``spec`` in a session of its own (a warm one from ``pool`` when one is ready).
+    A cancelled caller does not wait for the server: the launch finishes on the SDK's
+    loop, which then stops what it started."""
     command = spawn_command(spec.argv, spec.cwd, spec.env)
-    proc = SessionProcess(bridge, sandbox, f"sandlot-{uuid.uuid4().hex}", spec)
+    proc = SessionProcess(bridge, sandbox, pool, spec)
     try:
         await bridge.call_or_abandon(proc._launch, command, abandon=proc._abandon)
     except Exception as exc:

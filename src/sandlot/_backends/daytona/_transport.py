@@ -9,14 +9,20 @@ import anyio
 
 from ..._bridge import AsyncioBridge
 from ..._errors import FileError, FileNotFound, SandlotError
-from ..._transport import LaunchSpec, RawProcess, Transport
+from ..._records import ExecResult
+from ..._transport import LaunchSpec, RawProcess, Reaper, Transport
 from ..._url import SandboxURL
 from . import backend
 from ._control import DEFAULT_API_URL, sdk_client
 from ._errors import is_connection_error, opening_error, operation_error, status_of
+from ._oneshot import OneShot
 from ._options import DaytonaOptions
+from ._pool import SessionPool
 from ._pty import start_pty
 from ._session import start_session
+
+#: Closing: how long deleting the sessions may take (a frozen server never answers).
+_CLOSE_WAIT = 6.0
 
 
 class DaytonaTransport(Transport):
@@ -31,6 +37,9 @@ class DaytonaTransport(Transport):
         self._sandbox = sandbox
         #: The provider's id of the sandbox.
         self.sandbox_id: str = sandbox.id
+        self._pool = SessionPool(sandbox)
+        # Warm sessions from the start: the first spawn is as quick as the next ones.
+        bridge.call_soon(self._pool.refill)
 
     @classmethod
     async def open(cls, ident: str, options: DaytonaOptions) -> DaytonaTransport:
@@ -61,7 +70,19 @@ class DaytonaTransport(Transport):
     async def start(self, spec: LaunchSpec) -> RawProcess:
         if spec.pty is not None:
             return await start_pty(self._bridge, self._sandbox, spec)
-        return await start_session(self._bridge, self._sandbox, spec)
+        return await start_session(self._bridge, self._sandbox, self._pool, spec)
+
+    async def exec(
+        self,
+        spec: LaunchSpec,
+        *,
+        input: bytes | None,
+        timeout: float | None,
+        max_output_bytes: int | None,
+        reaper: Reaper,
+    ) -> ExecResult | None:
+        once = OneShot(self._bridge, self._sandbox, spec)
+        return await once.run(input, timeout, max_output_bytes, reaper)
 
     async def read_file(self, path: str) -> bytes:
         try:
@@ -84,6 +105,8 @@ class DaytonaTransport(Transport):
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
             try:
+                with anyio.move_on_after(_CLOSE_WAIT):
+                    await self._bridge.call(self._pool.aclose)
                 await self._bridge.call(self._client.close)
             finally:
                 await self._bridge.aclose()
