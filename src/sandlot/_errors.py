@@ -57,7 +57,9 @@ class NotSupported(SandlotError):
 class MissingDependency(SandlotError, ImportError):
     """The backend's optional packages are not installed; the message names the extra."""
 
-    def __init__(self, backend: str, package: str, missing: str | None) -> None:
+    def __init__(
+        self, backend: str, package: str, missing: str | None, *, kind: str = "backend"
+    ) -> None:
         self.backend = self.extra = backend
         missing = missing or package
         if missing.split(".")[0] == package:
@@ -65,7 +67,7 @@ class MissingDependency(SandlotError, ImportError):
         else:
             what = f"the {package} package, and its dependency {missing} is not installed"
         super().__init__(
-            f"the {backend} backend needs {what}: pip install 'sandlot[{backend}]'", name=missing
+            f"the {backend} {kind} needs {what}: pip install 'sandlot[{backend}]'", name=missing
         )
 
 
