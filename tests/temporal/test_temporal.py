@@ -108,7 +108,9 @@ async def test_a_worker_killed_mid_job_costs_neither_a_second_run_nor_output(
     assert result.output == EXPECTED and result.output_complete
     assert (result.state, result.code, result.signal) == ("exited", 7, None)
     assert (result.timed_out, result.truncated, result.output_size) == (False, False, len(EXPECTED))
-    assert result.attempt == 2  # the second worker finished it
+    # The second worker finished it (a busy machine may have timed out an attempt of the
+    # first one too: its retry re-attached as well).
+    assert result.attempt >= 2
     assert counter.read_bytes() == b"run\n"  # the command ran exactly once
     # At least once, in order, with no gap: the second worker resumed from the first's
     # last heartbeat (not from 0), at or before where the first stopped delivering.
