@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import attrs
 import pytest
+
+from temporal_server import TemporalServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # Not yet "daytona": under load the stand-in intermittently drops the log WebSocket
@@ -67,6 +70,7 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
 
 def test_every_example_is_tested() -> None:
     tested = {"quickstart.py", "repl_bridge.py", "test_runner.py", "ssh_like_client.py"}
+    tested |= {"temporal_worker.py"}
     tested |= {"job_runner.py"} if (EXAMPLES / "job_runner.py").exists() else set()
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
@@ -123,3 +127,44 @@ def test_job_runner_reattaches_from_another_process(where: Where) -> None:
         *(f"later output: tick {i}" for i in range(2, 6)),
         "job ended: exited (exit code 3)",
     ]
+
+
+def test_temporal_worker_runs_a_command_through_a_workflow(
+    temporal_server: TemporalServer, tmp_path: Path
+) -> None:
+    """A worker in one process, a workflow started from another, as the docstring says
+    (the killed-worker story is tests/temporal's)."""
+    where = ["--address", temporal_server.address, "--task-queue", f"q-{os.getpid()}"]
+    example = [sys.executable, str(EXAMPLES / "temporal_worker.py"), *where]
+    worker = subprocess.Popen([*example, "worker"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None
+        assert (
+            worker.stdout.readline()
+            == f"worker {worker.pid} polling task queue 'q-{os.getpid()}'\n"
+        )
+        script = "echo one; printf 'two\\n'; printf 'no newline'; exit 3"
+        run = ["run", "--workflow-id", "example-run", "--jobs-root", str(tmp_path)]
+        r = subprocess.run(
+            [*example, *run, "local", "--", "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert (r.returncode, r.stderr) == (3, ""), r.stderr
+        job = r.stdout.splitlines()[-1].split()[1]
+        assert r.stdout == (
+            f"started workflow example-run on task queue 'q-{os.getpid()}'\none\ntwo\nno newline\n"
+            f"job {job} ended: exit code 3 (attempts: 1)\n"
+        )
+        assert job.startswith("temporal-example-run-1-")
+        worker.send_signal(signal.SIGINT)  # Ctrl-C
+        assert worker.wait(timeout=30) == 0
+        assert worker.stdout.read() == "worker stopped\n"
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait()
+        if worker.stdout is not None:
+            worker.stdout.close()
