@@ -71,12 +71,15 @@ async def start(client: Client, queue: str, args: argparse.Namespace) -> int:
     print(f"started workflow {workflow_id} on task queue {queue!r}", flush=True)
     result = await handle.result()
     sys.stdout.buffer.write(result.output)
+    sys.stdout.buffer.flush()
+    if result.output and not result.output.endswith(b"\n"):
+        print()
     if not result.output_complete:
-        print(f"\n[only the last {len(result.output)} of {result.output_size} bytes]")
+        print(f"[only the last {len(result.output)} of {result.output_size} bytes]")
     ended = f"exit code {result.code}" if result.code is not None else result.signal
     if result.state != "exited":
         ended = result.state
-    print(f"\njob {result.job_id} ended: {ended} (attempts: {result.attempt})", flush=True)
+    print(f"job {result.job_id} ended: {ended} (attempts: {result.attempt})", flush=True)
     if result.returncode is None:
         return 1
     return result.returncode if result.returncode >= 0 else 128 - result.returncode

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import attrs
@@ -129,42 +130,61 @@ def test_job_runner_reattaches_from_another_process(where: Where) -> None:
     ]
 
 
-def test_temporal_worker_runs_a_command_through_a_workflow(
+def _example_worker(example: list[str]) -> subprocess.Popen[str]:
+    worker = subprocess.Popen([*example, "worker"], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    line = worker.stdout.readline()
+    assert re.fullmatch(rf"worker {worker.pid} polling task queue 'q-\d+'\n", line), line
+    return worker
+
+
+def _wait_for_file(path: Path, content: bytes) -> None:
+    deadline = time.monotonic() + 60
+    while not (path.exists() and content in path.read_bytes()):
+        assert time.monotonic() < deadline, f"{path} never held {content!r}"
+        time.sleep(0.05)  # polling a file another process writes
+
+
+def test_temporal_worker_stopped_mid_job_hands_it_over(
     temporal_server: TemporalServer, tmp_path: Path
 ) -> None:
-    """A worker in one process, a workflow started from another, as the docstring says
-    (the killed-worker story is tests/temporal's)."""
+    """As the docstring says: a worker, a workflow started from another process; Ctrl-C
+    the worker mid-job, start another: it re-attaches and the output arrives whole, the
+    command having run once. (A SIGKILLed worker: tests/temporal.)"""
     where = ["--address", temporal_server.address, "--task-queue", f"q-{os.getpid()}"]
     example = [sys.executable, str(EXAMPLES / "temporal_worker.py"), *where]
-    worker = subprocess.Popen([*example, "worker"], stdout=subprocess.PIPE, text=True)
+    jobs = tmp_path / "jobs"
+    # Runs until the test creates the file `go` (no timing), counting its runs in `counter`.
+    script = (
+        'cd "$0"; echo run >> counter; echo waiting; while [ ! -e go ]; do sleep 0.05; done;'
+        " printf 'done\\n'; printf 'no newline'; exit 3"
+    )
+    run = ["run", "--workflow-id", "example-run", "--jobs-root", str(jobs)]
+    run += ["--heartbeat-timeout", "3", "local", "--", "sh", "-c", script, str(tmp_path)]
+    workers = [_example_worker(example)]
+    client = subprocess.Popen([*example, *run], stdout=subprocess.PIPE, text=True)
     try:
-        assert worker.stdout is not None
-        assert (
-            worker.stdout.readline()
-            == f"worker {worker.pid} polling task queue 'q-{os.getpid()}'\n"
+        _wait_for_file(tmp_path / "counter", b"run\n")
+        [job_dir] = jobs.iterdir()
+        _wait_for_file(job_dir / "output", b"waiting\n")
+        workers[0].send_signal(signal.SIGINT)  # Ctrl-C: the job goes on without it
+        assert workers[0].wait(timeout=30) == 0
+        assert workers[0].stdout is not None and workers[0].stdout.read() == "worker stopped\n"
+        assert not (job_dir / "exit").exists()
+        workers.append(_example_worker(example))
+        (tmp_path / "go").touch()
+        out, _ = client.communicate(timeout=60)
+        assert client.returncode == 3, out
+        assert out == (
+            f"started workflow example-run on task queue 'q-{os.getpid()}'\n"
+            f"waiting\ndone\nno newline\njob {job_dir.name} ended: exit code 3 (attempts: 2)\n"
         )
-        script = "echo one; printf 'two\\n'; printf 'no newline'; exit 3"
-        run = ["run", "--workflow-id", "example-run", "--jobs-root", str(tmp_path)]
-        r = subprocess.run(
-            [*example, *run, "local", "--", "sh", "-c", script],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=tmp_path,
-        )
-        assert (r.returncode, r.stderr) == (3, ""), r.stderr
-        job = r.stdout.splitlines()[-1].split()[1]
-        assert r.stdout == (
-            f"started workflow example-run on task queue 'q-{os.getpid()}'\none\ntwo\nno newline\n"
-            f"job {job} ended: exit code 3 (attempts: 1)\n"
-        )
-        assert job.startswith("temporal-example-run-1-")
-        worker.send_signal(signal.SIGINT)  # Ctrl-C
-        assert worker.wait(timeout=30) == 0
-        assert worker.stdout.read() == "worker stopped\n"
+        assert job_dir.name.startswith("temporal-example-run-1-")
+        assert (tmp_path / "counter").read_bytes() == b"run\n"
     finally:
-        if worker.poll() is None:
-            worker.kill()
-        worker.wait()
-        if worker.stdout is not None:
-            worker.stdout.close()
+        for proc in [*workers, client]:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
