@@ -52,6 +52,8 @@ _FINAL = (
     AuthenticationFailed,
     HostKeyRejected,
     SandboxNotFound,
+    # The job was removed while its activity ran: a retry would start the command again.
+    UnknownJob,
 )
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -193,6 +195,11 @@ async def run_job(request: JobRequest, *, sink: OutputSink | None = None) -> Job
     poll = request.poll
     if info.heartbeat_timeout:
         poll = min(poll, info.heartbeat_timeout.total_seconds() / 3)
+    else:
+        activity.logger.warning(
+            "sandlot.temporal: activity without heartbeat_timeout: a lost worker is noticed"
+            " only at its start_to_close_timeout"
+        )
     try:
         return await _run(request, job_id, cursor, max(poll, 0.05), sink, info.attempt)
     except _FINAL as exc:
