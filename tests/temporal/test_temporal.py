@@ -4,7 +4,6 @@ running. The sandbox is the local backend."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
@@ -112,16 +111,19 @@ async def test_a_worker_killed_mid_job_costs_neither_a_second_run_nor_output(
     # first one too: its retry re-attached as well).
     assert result.attempt >= 2
     assert counter.read_bytes() == b"run\n"  # the command ran exactly once
-    # At least once, in order, with no gap: the second worker resumed from the first's
-    # last heartbeat (not from 0), at or before where the first stopped delivering.
+    # At least once, with no gap: the second worker resumed from the first's last
+    # heartbeat (not from 0), at or before where the first stopped delivering. (A busy
+    # machine may have retried an attempt on the first worker too, likewise.)
     delivered = workers.delivered()
     assert {pid for pid, _, _ in delivered} == {first.pid, second.pid}
     firsts = [(o, n) for pid, o, n in delivered if pid == first.pid]
     seconds = [(o, n) for pid, o, n in delivered if pid == second.pid]
-    assert 0 < seconds[0][0] <= sum(firsts[-1])
-    for chunks in (firsts, seconds):
-        assert all(o + n == o2 for (o, n), (o2, _) in itertools.pairwise(chunks))
-    assert sum(seconds[-1]) == len(EXPECTED)
+    assert 0 < seconds[0][0] <= max(o + n for o, n in firsts)
+    end = 0
+    for o, n in sorted((o, n) for _, o, n in delivered):
+        assert o <= end, f"nothing delivered bytes {end}..{o}"
+        end = max(end, o + n)
+    assert end == sum(seconds[-1]) == len(EXPECTED)
 
 
 async def test_cancelling_the_workflow_stops_the_whole_job(
