@@ -349,6 +349,20 @@ async def test_start_with_exist_ok_starts_an_id_at_most_once(
         await jobs.start("true", job_id="tomb", exist_ok=True)
 
 
+async def test_start_with_exist_ok_finds_its_job_at_the_concurrency_limit(
+    sb: sandlot.Sandbox, scratch: str
+) -> None:
+    """A retried start of a running job finds it, although that job fills the limit."""
+    jobs = Jobs(sb, root=f"{scratch}/limited", limits=sandlot.JobLimits(max_concurrent=1))
+    first = await jobs.start("sleep", ["60"], job_id="only")
+    try:
+        assert await jobs.start("sleep", ["60"], job_id="only", exist_ok=True) == first
+        with pytest.raises(sandlot.JobLimitReached):
+            await jobs.start("sleep", ["60"], job_id="another", exist_ok=True)
+    finally:
+        await jobs.stop(first, grace=0.3)
+
+
 async def test_concurrency_limit(sb: sandlot.Sandbox, scratch: str) -> None:
     jobs = Jobs(sb, root=f"{scratch}/limited", limits=sandlot.JobLimits(max_concurrent=1))
     first = await jobs.start("sleep", ["60"])
