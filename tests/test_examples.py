@@ -165,7 +165,7 @@ def test_temporal_worker_stopped_mid_job_hands_it_over(
     client = subprocess.Popen([*example, *run], stdout=subprocess.PIPE, text=True)
     try:
         _wait_for_file(tmp_path / "counter", b"run\n")
-        [job_dir] = jobs.iterdir()
+        [job_dir] = jobs.glob("temporal-*")  # (not the launch's lock, .lock)
         _wait_for_file(job_dir / "output", b"waiting\n")
         workers[0].send_signal(signal.SIGINT)  # Ctrl-C: the job goes on without it
         assert workers[0].wait(timeout=30) == 0
@@ -182,6 +182,7 @@ def test_temporal_worker_stopped_mid_job_hands_it_over(
         assert job_dir.name.startswith("temporal-example-run-1-")
         assert (tmp_path / "counter").read_bytes() == b"run\n"
     finally:
+        (tmp_path / "go").touch()  # the job ends, whatever happened
         for proc in [*workers, client]:
             if proc.poll() is None:
                 proc.kill()
