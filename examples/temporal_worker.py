@@ -52,7 +52,15 @@ class SandboxJob:
 
 
 async def serve(client: Client, queue: str) -> None:
-    worker = Worker(client, task_queue=queue, workflows=[SandboxJob], activities=[run_job_activity])
+    worker = Worker(
+        client,
+        task_queue=queue,
+        workflows=[SandboxJob],
+        activities=[run_job_activity],
+        # Heartbeats reach the server every second (by default every 0.8 x the heartbeat
+        # timeout), so that a short timeout does not move a busy worker's activities.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
+    )
     print(f"worker {os.getpid()} polling task queue {queue!r}", flush=True)
     await worker.run()
 

@@ -175,10 +175,13 @@ def test_temporal_worker_stopped_mid_job_hands_it_over(
         (tmp_path / "go").touch()
         out, _ = client.communicate(timeout=60)
         assert client.returncode == 3, out
-        assert out == (
+        head, attempts = out.rsplit(" (attempts: ", 1)
+        assert head == (
             f"started workflow example-run on task queue 'q-{os.getpid()}'\n"
-            f"waiting\ndone\nno newline\njob {job_dir.name} ended: exit code 3 (attempts: 2)\n"
+            f"waiting\ndone\nno newline\njob {job_dir.name} ended: exit code 3"
         )
+        # The second worker finished it (a busy machine may have retried once more).
+        assert attempts.endswith(")\n") and int(attempts[:-2]) >= 2
         assert job_dir.name.startswith("temporal-example-run-1-")
         assert (tmp_path / "counter").read_bytes() == b"run\n"
     finally:

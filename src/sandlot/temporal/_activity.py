@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from os import PathLike
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from temporalio import activity
@@ -36,6 +36,7 @@ from ._records import JobProgress, JobRequest, JobResult
 __all__ = ["FileSink", "OutputSink", "job_id_for", "run_job", "run_job_activity"]
 
 logger = logging.getLogger("sandlot.temporal")
+T = TypeVar("T")
 
 #: Where output goes: ``await sink(offset, data)``, ``offset`` being the byte offset of
 #: ``data[0]`` in the job's output. At least once: after a retry, the chunks since the
@@ -122,25 +123,37 @@ def _cancel_requested() -> bool:
     return details is not None and details.cancel_requested
 
 
+async def _uninterrupted(step: Awaitable[T]) -> T:
+    """Run ``step`` to its end in a task of its own, even if the activity's task is
+    cancelled meanwhile (then raise that cancellation once ``step`` is done)."""
+    task = asyncio.ensure_future(step)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled() and task.exception() is None:
+            raise asyncio.CancelledError
+        task.result()  # its own error, if it failed meanwhile
+    return task.result()
+
+
 async def _stop_job(jobs: Jobs, job_id: str) -> None:
-    """Stop the job's whole tree, in a task of its own: the activity's task is being
-    cancelled (and may be again), and the job must be stopped all the same."""
+    """Stop the job's whole tree, although the activity's task is being cancelled (and
+    may be again)."""
 
     async def stop() -> None:
         with anyio.move_on_after(30 + jobs.limits.kill_grace):
             try:
                 await jobs.stop(await jobs.attach(job_id))
             except UnknownJob:
-                pass  # never started (or a cancelled start already removed it)
+                pass  # never started
             except SandlotError as exc:
                 logger.warning("could not stop job %s: %s", job_id, exc)
 
-    task = asyncio.ensure_future(stop())
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            continue
+    await _uninterrupted(stop())
 
 
 async def _deliver(
@@ -220,14 +233,19 @@ async def _run(
     async with open_sandbox(request.sandbox) as sb:
         jobs = Jobs(sb, root=request.jobs_root, limits=limits)
         try:
-            handle = await jobs.start(
-                request.argv[0],
-                request.argv[1:],
-                cwd=request.cwd,
-                env=request.env,
-                timeout=request.timeout,
-                job_id=job_id,
-                exist_ok=True,
+            # Never interrupted: a cancelled start undoes its launch (Jobs.start), and
+            # the job may be one that another attempt has adopted, or will: a retry would
+            # then start the command again. A requested cancel stops it just below.
+            handle = await _uninterrupted(
+                jobs.start(
+                    request.argv[0],
+                    request.argv[1:],
+                    cwd=request.cwd,
+                    env=request.env,
+                    timeout=request.timeout,
+                    job_id=job_id,
+                    exist_ok=True,
+                )
             )
             resume = getattr(sink, "resume", None)
             if resume is not None:
