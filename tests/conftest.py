@@ -21,6 +21,7 @@ from targets.daytona import *  # noqa: F403
 from targets.docker import *  # noqa: F403
 from targets.limited import *  # noqa: F403
 from targets.local import *  # noqa: F403
+from targets.postgres import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
 from temporal_server import temporal_server  # noqa: F401  (a session fixture)
 
@@ -73,7 +74,9 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrise every test that uses a target over the targets its directory runs on."""
-    if "target" in metafunc.fixturenames:
+    # A module with its own `target` fixture runs on that one target: parametrising it too
+    # would run each of its tests once per target under other targets' ids.
+    if "target" in metafunc.fixturenames and "target" not in vars(metafunc.module):
         conformance = metafunc.definition.path.is_relative_to(CONFORMANCE_DIR)
         names = CONFORMANCE_FIXTURES if conformance else TARGET_FIXTURES
         ids = [name.removeprefix("target_") for name in names]

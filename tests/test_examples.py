@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from targets.postgres import Postgres
 from temporal_server import TemporalServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -72,6 +73,7 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
 def test_every_example_is_tested() -> None:
     tested = {"quickstart.py", "repl_bridge.py", "test_runner.py", "ssh_like_client.py"}
     tested |= {"temporal_worker.py"}
+    tested |= {"shared_records.py"}
     tested |= {"job_runner.py"} if (EXAMPLES / "job_runner.py").exists() else set()
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
@@ -192,3 +194,22 @@ def test_temporal_worker_stopped_mid_job_hands_it_over(
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def test_shared_records_two_workers_on_postgres(postgres: Postgres) -> None:
+    """Two processes, as two shells would: one creates and starts a job, the other finds
+    the sandbox, opens it by sandlot id and follows the job."""
+    db = postgres.new_database()
+    made = run_example("shared_records.py", Where(db), "create", "local")
+    assert (made.returncode, made.stderr) == (0, ""), made.stderr
+    m = re.fullmatch(r"created (sb_[0-9a-f]{32}) \(local\), started job (\S+)\n", made.stdout)
+    assert m, made.stdout
+    sid, job = m.groups()
+    r = run_example("shared_records.py", Where(db), "follow")
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert r.stdout.splitlines() == [
+        f"found {sid}, job {job}, created by worker-1",
+        *(f"job output: step {i}" for i in (1, 2, 3)),
+        "job ended: exited (exit code 3)",
+        f"{sid} is now stopped",
+    ]

@@ -114,7 +114,7 @@ except sandlot.MissingDependency as exc:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "temporal",
-        "the temporal integration needs the temporalio package, which is not installed:"
+        "Temporal activities need the temporalio package, which is not installed:"
         " pip install 'sandlot[temporal]'",
     ]
 
@@ -140,3 +140,26 @@ print(sorted(m for m in sys.modules if m.startswith("temporalio")))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "on trio\n[]\n"
+
+
+@pytest.mark.parametrize("module", ["psycopg", "psycopg_pool"])
+def test_postgres_records_name_the_extra(module: str) -> None:
+    code = """
+import anyio, sandlot
+async def main():
+    try:
+        await sandlot.SandboxRegistry("postgresql://me:hunter2@127.0.0.1:1/x").list()
+    except sandlot.MissingDependency as exc:
+        print(exc.extra)
+        print(exc)
+anyio.run(main)
+"""
+    done = run_without(module, code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "postgres",
+        "sandbox records in PostgreSQL need the psycopg package"
+        + (", which is not installed" if module == "psycopg" else
+           f", and its dependency {module} is not installed")
+        + ": pip install 'sandlot[postgres]'",
+    ]  # fmt: skip

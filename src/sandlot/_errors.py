@@ -24,6 +24,8 @@ __all__ = [
     "MissingDependency",
     "NotSupported",
     "ProcessExited",
+    "RecordConflict",
+    "RegistryError",
     "SandboxNotFound",
     "SandlotError",
     "StreamBroken",
@@ -58,7 +60,7 @@ class MissingDependency(SandlotError, ImportError):
     """The backend's optional packages are not installed; the message names the extra."""
 
     def __init__(
-        self, backend: str, package: str, missing: str | None, *, kind: str = "backend"
+        self, backend: str, package: str, missing: str | None, *, feature: str | None = None
     ) -> None:
         self.backend = self.extra = backend
         missing = missing or package
@@ -66,9 +68,8 @@ class MissingDependency(SandlotError, ImportError):
             what = f"the {package} package, which is not installed"
         else:
             what = f"the {package} package, and its dependency {missing} is not installed"
-        super().__init__(
-            f"the {backend} {kind} needs {what}: pip install 'sandlot[{backend}]'", name=missing
-        )
+        needs = f"{feature} need" if feature else f"the {backend} backend needs"
+        super().__init__(f"{needs} {what}: pip install 'sandlot[{backend}]'", name=missing)
 
 
 class LaunchError(SandlotError):
@@ -105,6 +106,15 @@ class FileNotFound(FileError, FileNotFoundError):
 
 class SandboxNotFound(SandlotError, LookupError):
     """No sandbox with that id exists."""
+
+
+class RecordConflict(SandlotError):
+    """Another worker holds or changed the sandbox record (being created, or its status
+    moved on); read it again to see where it is."""
+
+
+class RegistryError(SandlotError):
+    """The database of sandbox records failed or could not be reached."""
 
 
 class UnknownJob(SandlotError, LookupError):

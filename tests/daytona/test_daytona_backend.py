@@ -8,8 +8,10 @@ import signal
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import anyio
+import attrs
 import pytest
 from daytona import AsyncDaytona, DaytonaConfig
 
@@ -148,6 +150,72 @@ async def test_registry_stop_stops_the_sandbox_and_open_starts_it(
         await registry.stop(record.id, daytona=opts)  # the sandbox is gone: say so, record it
     gone = await registry.get(record.id)
     assert gone.status == "error" and gone.error is not None and ident in gone.error
+
+
+def sandbox_info(server: daytona_server.LocalDaytona, ident: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{server.api_url}/sandbox/{ident}", headers={"Authorization": f"Bearer {server.api_key}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        info: dict[str, Any] = json.load(response)
+        return info
+
+
+async def test_a_new_url_sets_the_lifecycle_options_and_recreate_reuses_them(
+    daytona_local: daytona_server.LocalDaytona, tmp_path: Path
+) -> None:
+    opts = options(daytona_local)
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    url = (
+        "daytona://new?snapshot=snap-1&env=MODE%3Dtest&labels=team%3Da&ephemeral=true"
+        "&auto_stop_interval=15&auto_archive_interval=60&volumes=vol-1%3A%2Fdata"
+    )
+    record = await registry.create(url, daytona=opts)
+    assert dict(record.params) == {
+        "snapshot": "snap-1",
+        "env": {"MODE": "test"},
+        "labels": {"team": "a"},
+        "ephemeral": True,
+        "auto_stop_interval": 15,
+        "auto_archive_interval": 60,
+        "volumes": ["vol-1:/data"],
+    }
+    assert record.provider_id is not None
+    info = await anyio.to_thread.run_sync(sandbox_info, daytona_local, record.provider_id)
+    assert (info["snapshot"], info["env"]) == ("snap-1", {"MODE": "test"})
+    assert info["labels"]["team"] == "a"  # (the SDK adds one of its own)
+    assert (info["autoStopInterval"], info["autoArchiveInterval"], info["autoDeleteInterval"]) == (
+        15, 60, 0
+    )  # fmt: skip
+    assert info["volumes"] == [{"volumeId": "vol-1", "mountPath": "/data"}]
+    # Gone behind our back: recreated from the stored options, same sandlot id.
+    await sandlot.daytona.delete_sandbox(record.provider_id, opts)
+    async with registry.open(record.id, recreate=True, daytona=opts) as sb:
+        assert (await sb.exec("echo", ["again"])).stdout == b"again\n"
+    again = await registry.get(record.id)
+    assert again.provider_id not in (None, record.provider_id) and again.recreated_at
+    assert again.provider_id is not None
+    info = await anyio.to_thread.run_sync(sandbox_info, daytona_local, again.provider_id)
+    assert (info["snapshot"], info["env"]) == ("snap-1", {"MODE": "test"})
+    await registry.delete(record.id, daytona=opts)
+
+
+async def test_an_image_sets_resources_and_secrets_are_not_stored(
+    daytona_local: daytona_server.LocalDaytona, tmp_path: Path
+) -> None:
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    with pytest.raises(sandlot.InvalidArgument, match="refusing key 'GITHUB_TOKEN'"):
+        await registry.create("daytona://new?env=GITHUB_TOKEN%3Dx", daytona=options(daytona_local))
+    with pytest.raises(sandlot.InvalidSandboxURL, match="'api_key' cannot be set"):
+        await registry.create("daytona://new?api_key=x", daytona=options(daytona_local))
+    assert await registry.list() == []
+    opts = attrs.evolve(options(daytona_local), image="python:3.12", cpu=2, memory=4, disk=8)
+    record = await registry.create("daytona://new", daytona=opts)
+    assert dict(record.params) == {"image": "python:3.12", "cpu": 2, "memory": 4, "disk": 8}
+    assert record.provider_id is not None
+    info = await anyio.to_thread.run_sync(sandbox_info, daytona_local, record.provider_id)
+    assert (info["cpu"], info["memory"], info["disk"]) == (2, 4, 8)
+    await registry.delete(record.id, daytona=opts)
 
 
 async def test_registry_delete_deletes_the_sandbox_and_the_record(

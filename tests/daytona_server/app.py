@@ -54,6 +54,20 @@ def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
         os.killpg(pid, sig)
 
 
+#: The fields of a create request that the sandbox's record then shows.
+CREATE_FIELDS = (
+    "env",
+    "cpu",
+    "memory",
+    "disk",
+    "snapshot",
+    "autoStopInterval",
+    "autoArchiveInterval",
+    "autoDeleteInterval",
+    "volumes",
+)
+
+
 class Framer:
     """The daemon's line framing: each line marked, NULs dropped, a last newline added."""
 
@@ -585,6 +599,10 @@ class Server:
         body = await request.json()
         sid = f"sandbox-{uuid.uuid4().hex[:12]}"
         self.add_sandbox(sid, body.get("name") or sid, body.get("labels"))
+        # What the request asked for, as Daytona's answer reports it.
+        for key in CREATE_FIELDS:
+            if key in body:
+                self.sandboxes[sid][key] = body[key]
         return web.json_response(self.dto(self.sandboxes[sid]))  # exactly 200, as the SDK needs
 
     async def delete_sandbox(self, request: web.Request) -> web.StreamResponse:

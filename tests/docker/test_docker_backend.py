@@ -191,12 +191,28 @@ async def test_a_new_url_names_the_image(dockerd: Dockerd, tmp_path: Path) -> No
         await registry.delete(record.id, docker=opts)
 
 
+async def test_a_new_url_sets_resources_and_the_record_keeps_them(
+    dockerd: Dockerd, tmp_path: Path
+) -> None:
+    registry = sandlot.SandboxRegistry(tmp_path / "sandboxes.db")
+    record = await registry.create(
+        f"docker://new?image={IMAGE}&cpus=0.5&memory=64", docker=dockerd.options()
+    )
+    try:
+        assert dict(record.params) == {"image": IMAGE, "cpus": 0.5, "memory": 64}
+        info = dockerd.api("GET", f"/containers/{record.provider_id}/json")
+        host = info["HostConfig"]  # type: ignore[index]
+        assert (host["NanoCpus"], host["Memory"]) == (500_000_000, 64 * 1024 * 1024)
+    finally:
+        await registry.delete(record.id, docker=dockerd.options())
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
         (
             "docker://new?tls=0",
-            "'tls' cannot be set in a docker://new URL (it can set: image, user)",
+            "'tls' cannot be set in a docker://new URL (it can set: image, cpus, memory, user)",
         ),
         (
             "docker://new?image",

@@ -1,4 +1,5 @@
-"""The ``sandlot`` command line: ``exec``, ``shell`` and ``jobs`` on any sandbox."""
+"""The ``sandlot`` command line: ``exec``, ``shell`` and ``jobs`` on any sandbox, and
+``sandboxes``: the durable records."""
 
 from __future__ import annotations
 
@@ -83,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ._jobs import add_parsers
 
     add_parsers(sub, common)
+    from ._sandboxes import add_parsers as add_sandboxes
+
+    add_sandboxes(sub, common)
     return parser
 
 
@@ -96,6 +100,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     options = [word for word in extra if word.startswith("-")]
     if options:
         raise UsageError(f"unrecognized arguments: {' '.join(options)}")
+    if args.group == "sandboxes":
+        if extra or command:
+            raise UsageError(f"unexpected {' '.join([*extra, *command])!r}")
+        return args
     words = [*args.words, *extra]
     name = " ".join(["sandlot", args.group, *([args.verb] if "verb" in args else [])])
     if len(words) > (2 if args.with_id else 1):
@@ -126,6 +134,10 @@ async def _run(args: argparse.Namespace) -> int:
     caught: list[int] = []
 
     async def run_command() -> int:
+        if args.run == "sandboxes":
+            from ._sandboxes import run as records
+
+            return await records(args)
         if args.run == "exec":
             from ._exec import run as command
         elif args.run == "shell":

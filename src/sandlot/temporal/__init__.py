@@ -16,7 +16,9 @@ from .._errors import MissingDependency
 try:
     import temporalio.activity  # noqa: F401  (the extra's presence, checked up front)
 except ImportError as exc:
-    raise MissingDependency("temporal", "temporalio", exc.name, kind="integration") from exc
+    raise MissingDependency(
+        "temporal", "temporalio", exc.name, feature="Temporal activities"
+    ) from exc
 
 from ._activity import FileSink, OutputSink, job_id_for, run_job, run_job_activity
 from ._records import JobProgress, JobRequest, JobResult

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ...backends import Backend
 from ._control import create_sandbox, delete_sandbox, start_sandbox, stop_sandbox
-from ._options import DaytonaOptions
+from ._options import NEW_PARAMS, DaytonaOptions
 from ._provisioning import Provisioning
 
 __all__ = [
@@ -26,6 +26,7 @@ backend = Backend(
     connect=f"{__name__}._transport:connect",
     options_type=DaytonaOptions,
     provisioning=Provisioning(),
+    new_params=NEW_PARAMS,
     extra="daytona",
     # The SDK loads its submodules on first access: ask for the client itself.
     requires=("daytona:AsyncDaytona",),

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 import anyio
+import attrs
 
 from ..._bridge import AsyncioBridge
 from ..._errors import InvalidArgument, SandlotError
@@ -88,19 +89,57 @@ async def create_sandbox(
     labels: Mapping[str, str] | None = None,
     snapshot: str | None = None,
 ) -> str:
-    """Create a Daytona sandbox through the SDK and return its id (for ``daytona://<id>``)."""
+    """Create a Daytona sandbox through the SDK and return its id (for ``daytona://<id>``).
+    What it is made of comes from ``options`` (``snapshot`` or ``image`` and resources,
+    ``env``, ``labels``, ``ephemeral``, auto-stop/archive intervals, ``volumes``);
+    ``labels`` and ``snapshot`` here add to / override them."""
     opts = _checked(options)
+    if snapshot is not None:
+        opts = attrs.evolve(opts, snapshot=snapshot)
+    if opts.image and opts.snapshot:
+        raise InvalidArgument("a Daytona sandbox comes from an image or a snapshot, not both")
+    if not opts.image and (opts.cpu or opts.memory or opts.disk):
+        raise InvalidArgument("Daytona sets cpu, memory and disk only for a sandbox from an image")
+    mounts = [_volume(spec) for spec in opts.volumes or ()]  # bad input: before any request
 
     async def create(client: Any) -> str:
-        from daytona import CreateSandboxFromSnapshotParams
-
-        params = CreateSandboxFromSnapshotParams(
-            name=name, labels=dict(labels or {}), snapshot=snapshot
+        from daytona import (
+            CreateSandboxFromImageParams,
+            CreateSandboxFromSnapshotParams,
+            Resources,
+            VolumeMount,
         )
+
+        common: dict[str, Any] = {
+            "name": name,
+            "labels": {**(opts.labels or {}), **(labels or {})},
+            "env_vars": dict(opts.env or {}),
+            "ephemeral": opts.ephemeral,
+            "auto_stop_interval": opts.auto_stop_interval,
+            "auto_archive_interval": opts.auto_archive_interval,
+            "volumes": [VolumeMount(volume_id=v, mount_path=p) for v, p in mounts] or None,
+        }
+        common = {k: v for k, v in common.items() if v is not None}
+        params: Any
+        if opts.image:
+            resources = Resources(cpu=opts.cpu, memory=opts.memory, disk=opts.disk)
+            params = CreateSandboxFromImageParams(image=opts.image, resources=resources, **common)
+        else:
+            params = CreateSandboxFromSnapshotParams(snapshot=opts.snapshot, **common)
         sandbox = await client.create(params, timeout=opts.timeout)
         return str(sandbox.id)
 
     return await _control(opts, name or "<new>", create)
+
+
+def _volume(spec: str) -> tuple[str, str]:
+    """``"<volume>:<mount path>"``: the volume and the path."""
+    volume, sep, path = spec.partition(":")
+    if not sep or not volume or not path.startswith("/"):
+        raise InvalidArgument(
+            f"a Daytona volume is '<volume id or name>:/mount/path', not {spec!r}"
+        )
+    return volume, path
 
 
 async def _lifecycle(

@@ -20,7 +20,7 @@ backend = Backend(
     connect=f"{__name__}._transport:connect",
     options_type=DockerOptions,
     provisioning=Provisioning(),
-    new_params=("image", "user"),
+    new_params=("image", "cpus", "memory", "user"),
     extra="docker",
     requires=("httpx:AsyncClient",),
 )

@@ -51,11 +51,16 @@ async def create_container(
     image = image or opts.image
     if not image:
         raise InvalidArgument("no image to create a container from: DockerOptions(image=...)")
+    host: dict[str, object] = {"Init": True, "NetworkMode": network}
+    if opts.cpus is not None:
+        host["NanoCpus"] = int(opts.cpus * 1e9)
+    if opts.memory is not None:
+        host["Memory"] = opts.memory * 1024 * 1024
     config = {
         "Image": image,
         "Cmd": KEEPALIVE,
         "Labels": dict(labels or {}),
-        "HostConfig": {"Init": True, "NetworkMode": network},
+        "HostConfig": host,
     }
     engine = _engine(opts)
     from ._engine import container_path  # after _engine(): it checks the extra

@@ -6,6 +6,8 @@ import os
 
 import attrs
 
+from .._convert import opt_int
+
 __all__ = ["DEFAULT_HOST", "DockerOptions"]
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -27,6 +29,18 @@ def _cert_path(name: str) -> str | None:
     return os.path.join(base, name)
 
 
+def _cpus(value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        cpus = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"cpus: expected a number, got {value!r}") from None
+    if not cpus > 0:
+        raise ValueError(f"cpus: expected a positive number, got {value!r}")
+    return cpus
+
+
 @attrs.frozen
 class DockerOptions:
     """How to reach the Docker Engine; the defaults are the docker CLI's environment.
@@ -38,6 +52,8 @@ class DockerOptions:
       (``$DOCKER_CERT_PATH/{ca,cert,key}.pem``). The key's path never appears in reprs.
     - ``image``: the image of containers created by ``SandboxRegistry.create("docker://new")``
       or :func:`sandlot.docker.create_container`.
+    - ``cpus`` (a fraction of CPUs, like ``docker run --cpus``) and ``memory`` (MiB): the
+      resources of created containers.
     - ``user``: the user processes run as (``docker exec --user``), default the container's.
     - ``timeout``: seconds each Engine API request (not a running process) may take.
     """
@@ -48,5 +64,7 @@ class DockerOptions:
     client_cert: str | None = attrs.field(factory=lambda: _cert_path("cert.pem"))
     client_key: str | None = attrs.field(factory=lambda: _cert_path("key.pem"), repr=False)
     image: str | None = None
+    cpus: float | None = attrs.field(default=None, converter=_cpus)
+    memory: int | None = attrs.field(default=None, converter=opt_int)
     user: str | None = None
     timeout: float = 60.0
