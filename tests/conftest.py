@@ -23,6 +23,7 @@ from targets.limited import *  # noqa: F403
 from targets.local import *  # noqa: F403
 from targets.postgres import *  # noqa: F403
 from targets.ssh import *  # noqa: F403
+from temporal_server import temporal_server  # noqa: F401  (a session fixture)
 
 # A run started as a background job of a non-interactive shell (`cmd &` in a script)
 # inherits SIGINT and SIGQUIT ignored, and so would every local process the tests start

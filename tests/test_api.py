@@ -8,6 +8,8 @@ import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import sandlot
 
 
@@ -26,6 +28,16 @@ def test_every_export_has_a_docstring() -> None:
             assert obj.__doc__ and obj.__doc__.strip(), f"{name} has no docstring"
 
 
+def test_every_temporal_export_has_a_docstring() -> None:
+    pytest.importorskip("temporalio")  # the extra (the test extra has it)
+    import sandlot.temporal
+
+    for name in sandlot.temporal.__all__:
+        obj = getattr(sandlot.temporal, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__ and obj.__doc__.strip(), f"{name} has no docstring"
+
+
 def test_modules_other_than_the_public_ones_are_private() -> None:
     public_modules = {
         "sandlot.testing",
@@ -33,6 +45,7 @@ def test_modules_other_than_the_public_ones_are_private() -> None:
         "sandlot.ssh",
         "sandlot.daytona",
         "sandlot.docker",
+        "sandlot.temporal",  # the Temporal integration (extra: sandlot[temporal])
     }
     for info in pkgutil.walk_packages(sandlot.__path__, "sandlot."):
         leaf = info.name.rsplit(".", 1)[1]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import attrs
 import pytest
 
 from targets.postgres import Postgres
+from temporal_server import TemporalServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # Not yet "daytona": under load the stand-in intermittently drops the log WebSocket
@@ -69,6 +72,7 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Where:
 
 def test_every_example_is_tested() -> None:
     tested = {"quickstart.py", "repl_bridge.py", "test_runner.py", "ssh_like_client.py"}
+    tested |= {"temporal_worker.py"}
     tested |= {"shared_records.py"}
     tested |= {"job_runner.py"} if (EXAMPLES / "job_runner.py").exists() else set()
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
@@ -126,6 +130,70 @@ def test_job_runner_reattaches_from_another_process(where: Where) -> None:
         *(f"later output: tick {i}" for i in range(2, 6)),
         "job ended: exited (exit code 3)",
     ]
+
+
+def _example_worker(example: list[str]) -> subprocess.Popen[str]:
+    worker = subprocess.Popen([*example, "worker"], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    line = worker.stdout.readline()
+    assert re.fullmatch(rf"worker {worker.pid} polling task queue 'q-\d+'\n", line), line
+    return worker
+
+
+def _wait_for_file(path: Path, content: bytes) -> None:
+    deadline = time.monotonic() + 60
+    while not (path.exists() and content in path.read_bytes()):
+        assert time.monotonic() < deadline, f"{path} never held {content!r}"
+        time.sleep(0.05)  # polling a file another process writes
+
+
+def test_temporal_worker_stopped_mid_job_hands_it_over(
+    temporal_server: TemporalServer, tmp_path: Path
+) -> None:
+    """As the docstring says: a worker, a workflow started from another process; Ctrl-C
+    the worker mid-job, start another: it re-attaches and the output arrives whole, the
+    command having run once. (A SIGKILLed worker: tests/temporal.)"""
+    where = ["--address", temporal_server.address, "--task-queue", f"q-{os.getpid()}"]
+    example = [sys.executable, str(EXAMPLES / "temporal_worker.py"), *where]
+    jobs = tmp_path / "jobs"
+    # Runs until the test creates the file `go` (no timing), counting its runs in `counter`.
+    script = (
+        'cd "$0"; echo run >> counter; echo waiting; while [ ! -e go ]; do sleep 0.05; done;'
+        " printf 'done\\n'; printf 'no newline'; exit 3"
+    )
+    run = ["run", "--workflow-id", "example-run", "--jobs-root", str(jobs)]
+    run += ["--heartbeat-timeout", "3", "local", "--", "sh", "-c", script, str(tmp_path)]
+    workers = [_example_worker(example)]
+    client = subprocess.Popen([*example, *run], stdout=subprocess.PIPE, text=True)
+    try:
+        _wait_for_file(tmp_path / "counter", b"run\n")
+        [job_dir] = jobs.glob("temporal-*")  # (not the launch's lock, .lock)
+        _wait_for_file(job_dir / "output", b"waiting\n")
+        workers[0].send_signal(signal.SIGINT)  # Ctrl-C: the job goes on without it
+        assert workers[0].wait(timeout=30) == 0
+        assert workers[0].stdout is not None and workers[0].stdout.read() == "worker stopped\n"
+        assert not (job_dir / "exit").exists()
+        workers.append(_example_worker(example))
+        (tmp_path / "go").touch()
+        out, _ = client.communicate(timeout=60)
+        assert client.returncode == 3, out
+        head, attempts = out.rsplit(" (attempts: ", 1)
+        assert head == (
+            f"started workflow example-run on task queue 'q-{os.getpid()}'\n"
+            f"waiting\ndone\nno newline\njob {job_dir.name} ended: exit code 3"
+        )
+        # The second worker finished it (a busy machine may have retried once more).
+        assert attempts.endswith(")\n") and int(attempts[:-2]) >= 2
+        assert job_dir.name.startswith("temporal-example-run-1-")
+        assert (tmp_path / "counter").read_bytes() == b"run\n"
+    finally:
+        (tmp_path / "go").touch()  # the job ends, whatever happened
+        for proc in [*workers, client]:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 def test_shared_records_two_workers_on_postgres(postgres: Postgres) -> None:

@@ -100,6 +100,48 @@ def test_the_cli_prints_one_line_naming_the_extra(module: str, url: str, extra: 
     assert "No module named" not in done.stderr
 
 
+def test_the_temporal_module_names_the_extra() -> None:
+    code = """
+import sandlot
+try:
+    import sandlot.temporal
+except sandlot.MissingDependency as exc:
+    assert isinstance(exc, ImportError)
+    print(exc.extra)
+    print(exc)
+"""
+    done = run_without("temporalio", code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "temporal",
+        "Temporal activities need the temporalio package, which is not installed:"
+        " pip install 'sandlot[temporal]'",
+    ]
+
+
+def test_sandlot_imports_temporalio_only_for_sandlot_temporal() -> None:
+    """Every other module of sandlot imports without it, and runs on trio as before (that
+    sandlot.temporal does import it: the test above, which blocks it)."""
+    code = """
+import importlib, pkgutil, sys, anyio, sandlot
+def walk(package):
+    for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        if info.name not in ("sandlot.temporal", "sandlot.__main__"):
+            module = importlib.import_module(info.name)
+            if info.ispkg:
+                walk(module)
+walk(sandlot)
+async def main():
+    async with sandlot.open_sandbox("local") as sb:
+        return (await sb.exec("echo", ["on trio"])).stdout
+print(anyio.run(main, backend="trio").decode(), end="")
+print(sorted(m for m in sys.modules if m.startswith("temporalio")))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "on trio\n[]\n"
+
+
 @pytest.mark.parametrize("module", ["psycopg", "psycopg_pool"])
 def test_postgres_records_name_the_extra(module: str) -> None:
     code = """

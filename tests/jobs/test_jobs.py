@@ -310,6 +310,45 @@ async def test_list_shows_every_job_with_its_status(jobs: Jobs) -> None:
     await jobs.stop(running)
 
 
+async def test_start_with_exist_ok_starts_an_id_at_most_once(
+    jobs: Jobs, sb: sandlot.Sandbox, scratch: str
+) -> None:
+    """``exist_ok=True``: a start whose id is taken by the same command returns that job's
+    handle and starts nothing, even when several such starts race (the losers wait for the
+    winner's launch, never see a half-made job), and even when the job fills the limit of
+    running jobs; another command under the id, or the tombstone of a cancelled start,
+    is still refused."""
+    args = ["-c", 'echo ran >> "$0/counter"; echo started; exec sleep 60', scratch]
+    handles: list[JobHandle] = []
+
+    async def start() -> None:
+        handles.append(await jobs.start("sh", args, job_id="once", exist_ok=True))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(start)
+    first = handles[0]
+    assert handles == [first] * 3
+    full = Jobs(sb, root=jobs.root, limits=sandlot.JobLimits(max_concurrent=1))
+    assert await full.start("sh", args, job_id="once", exist_ok=True) == first
+    await wait_for_output(jobs, first, b"started\n")
+    assert (await sb.exec("cat", [f"{scratch}/counter"])).stdout == b"ran\n"
+    with pytest.raises(sandlot.InvalidArgument, match="a job with id 'once' already exists"):
+        await jobs.start("sh", args, job_id="once")
+    with pytest.raises(
+        sandlot.InvalidArgument, match="job 'once' already exists with another command"
+    ):
+        await jobs.start("sh", [*args, "x"], job_id="once", exist_ok=True)
+    await jobs.stop(first)
+    # Once ended, it is still the job of that id: its status, not a new run.
+    assert await jobs.start("sh", args, job_id="once", exist_ok=True) == first
+    # The tombstone of a cancelled start (see claim.sh): no job, and the id stays taken.
+    tomb = 'mkdir "$0/tomb" && date +%s > "$0/tomb/cancelled"'
+    (await sb.exec("sh", ["-c", tomb, jobs.root or ""])).check()
+    with pytest.raises(sandlot.InvalidArgument, match="a job with id 'tomb' already exists"):
+        await jobs.start("true", job_id="tomb", exist_ok=True)
+
+
 async def test_concurrency_limit(sb: sandlot.Sandbox, scratch: str) -> None:
     jobs = Jobs(sb, root=f"{scratch}/limited", limits=sandlot.JobLimits(max_concurrent=1))
     first = await jobs.start("sleep", ["60"])

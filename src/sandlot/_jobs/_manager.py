@@ -150,6 +150,7 @@ class Jobs:
         timeout: float | None = None,
         separate_streams: bool = False,
         job_id: str | None = None,
+        exist_ok: bool = False,
     ) -> JobHandle:
         """Start ``cmd args`` as a detached job and return its handle at once.
 
@@ -159,6 +160,12 @@ class Jobs:
         like :meth:`stop`. ``env`` values are passed to the process and never stored.
         Raises :class:`CommandNotFound`, :class:`LaunchError` (bad ``cwd``),
         :class:`JobLimitReached`, or :class:`InvalidArgument` before launching anything.
+
+        A taken ``job_id`` is refused (:class:`InvalidArgument`), unless ``exist_ok``:
+        then, if the job of that id runs (or ran) the same command (argv, cwd, names of
+        the env variables, streams), its handle is returned and nothing is started, so a
+        start retried under one id starts the command at most once, even when retries
+        race. The id of another command, or of a cancelled start, is still refused.
         """
         argv = check_argv(cmd, args)
         workdir = check_cwd(cwd)
@@ -168,6 +175,10 @@ class Jobs:
             limit = self.limits.default_timeout
         if not isinstance(separate_streams, bool):
             raise InvalidArgument(f"separate_streams must be a bool, not {separate_streams!r}")
+        if not isinstance(exist_ok, bool):
+            raise InvalidArgument(f"exist_ok must be a bool, not {exist_ok!r}")
+        if exist_ok and job_id is None:
+            raise InvalidArgument("exist_ok=True needs a job_id")
         jid = _new_id() if job_id is None else check_job_id(job_id)
         handle = JobHandle(
             id=jid,
@@ -205,12 +216,29 @@ class Jobs:
                     f"{running} jobs already run under {self.root or '$HOME/.sandlot/jobs'}"
                     f" (JobLimits.max_concurrent={lim.max_concurrent})"
                 )
+            case ["exists"] if exist_ok:
+                return await self._adopt(handle)
             case ["exists"]:
                 raise InvalidArgument(f"a job with id {jid!r} already exists")
             case ["nosetsid"]:
                 raise NotSupported(self._sb.backend, "durable jobs", "`setsid` is missing")
             case _:
                 raise FileError(f"cannot create job {jid!r}: {' '.join(tokens)}")
+
+    async def _adopt(self, wanted: JobHandle) -> JobHandle:
+        """The existing job with ``wanted``'s id, if it runs the same command."""
+        try:
+            _, body, _ = await self._run(_script.load("adopt"), wanted.root, wanted.id)
+        except UnknownJob:
+            raise InvalidArgument(f"a job with id {wanted.id!r} already exists") from None
+        found = JobHandle.from_json(body.strip())
+        same = ("argv", "cwd", "env_names", "separate_streams")
+        if any(getattr(found, name) != getattr(wanted, name) for name in same):
+            raise InvalidArgument(
+                f"job {wanted.id!r} already exists with another command: {list(found.argv)!r}"
+                f" in {found.cwd or 'the default directory'}"
+            )
+        return found
 
     async def _unlaunch(self, handle: JobHandle) -> None:
         """Undo a launch whose reply never came: claim the id (claim.sh), so that a

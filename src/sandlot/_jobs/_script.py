@@ -50,6 +50,7 @@ __all__ = ["SCRIPTS", "load", "shipped"]
 
 #: The scripts :func:`load` knows (``sh/NAME.sh``); ``lib`` is only ever included.
 SCRIPTS = (
+    "adopt",
     "attach",
     "claim",
     "close",

@@ -21,20 +21,8 @@ if mkdir "$job_dir" 2>/dev/null; then
   echo "sandlot-job claimed"
   exit 0
 fi
-# The launcher made the directory: wait (at most 10 s) until it has started the wrapper,
-# or the job has ended, or the launcher is gone (then nothing more will start). Its record
-# (`launcher`) appears just after the directory: until then, it counts as alive.
-launcher_alive() {
-  [ -e "$job_dir/launcher" ] || return 0
-  launcher_pid='' launcher_start=''
-  read -r launcher_pid launcher_start < "$job_dir/launcher"
-  is_alive "$launcher_pid" "$launcher_start"
-}
-steps=0
-while [ ! -e "$job_dir/wrapper" ] && [ ! -e "$job_dir/exit" ] && [ ! -e "$job_dir/cancelled" ] \
-  && launcher_alive && [ $steps -lt 200 ]; do
-  sleep 0.05; steps=$((steps + 1))
-done
+# The launcher made the directory: wait until it has started the wrapper, or gave up.
+wait_for_launcher
 if [ -f "$job_dir/meta.json" ] && [ "$(cat "$job_dir/meta.json")" = "$meta" ]; then
   echo "sandlot-job ours"
 else

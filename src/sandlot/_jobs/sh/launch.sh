@@ -26,6 +26,10 @@ command -v setsid > /dev/null 2>&1 || { echo "sandlot-job nosetsid"; exit 0; }
 # shellcheck disable=SC2174
 [ -d "$jobs_root" ] || mkdir -p -m 700 "$jobs_root" 2>/dev/null
 [ -d "$jobs_root" ] || { echo "sandlot-job noroot"; exit 0; }
+# A taken id is answered before the running jobs are counted: a start retried under the
+# id of a running job (exist_ok) must find it even when it fills the limit. (The `mkdir`
+# below still decides a race.)
+[ -e "$job_dir" ] && { echo "sandlot-job exists"; exit 0; }
 if [ "$max_running" -gt 0 ]; then
   # Count and create under a lock so that concurrent starts cannot both squeeze in. A
   # lock older than ~2 s is a launcher that died holding it: take it over.

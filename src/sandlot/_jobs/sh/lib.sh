@@ -134,6 +134,26 @@ wait_until_launched() {
   done
 }
 
+# launcher_alive: the launcher that made the job's directory still runs. Its record
+# (`launcher`) appears just after the directory: until then, it counts as alive.
+launcher_alive() {
+  [ -e "$job_dir/launcher" ] || return 0
+  launcher_pid='' launcher_start=''
+  read -r launcher_pid launcher_start < "$job_dir/launcher"
+  is_alive "$launcher_pid" "$launcher_start"
+}
+
+# wait_for_launcher: waits (at most 10 s) until the launcher of an existing directory has
+# started the wrapper, or the job has ended, or the id is a tombstone, or the launcher is
+# gone (then nothing more will start).
+wait_for_launcher() {
+  steps=0
+  while [ ! -e "$job_dir/wrapper" ] && [ ! -e "$job_dir/exit" ] \
+    && [ ! -e "$job_dir/cancelled" ] && launcher_alive && [ $steps -lt 200 ]; do
+    sleep 0.05; steps=$((steps + 1))
+  done
+}
+
 # prune_tombstones: removes the tombstones of cancelled starts (see claim.sh) claimed
 # more than 10 minutes ago. Until then a tombstone keeps its id from a launcher that is
 # still on its way; a launcher later than that is beyond what the claim can stop.

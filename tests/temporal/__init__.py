@@ -1,0 +1,1 @@
+"""The Temporal integration (sandlot.temporal) against a real Temporal dev server."""
