@@ -46,6 +46,8 @@ def test_modules_other_than_the_public_ones_are_private() -> None:
         "sandlot.daytona",
         "sandlot.docker",
         "sandlot.temporal",  # the Temporal integration (extra: sandlot[temporal])
+        "sandlot.http",
+        "sandlot.serve",
     }
     for info in pkgutil.walk_packages(sandlot.__path__, "sandlot."):
         leaf = info.name.rsplit(".", 1)[1]

@@ -1,5 +1,5 @@
-"""The ``sandlot`` command line: ``exec``, ``shell`` and ``jobs`` on any sandbox, and
-``sandboxes``: the durable records."""
+"""The ``sandlot`` command line: ``exec``, ``shell``, ``jobs`` and ``serve`` on any sandbox,
+and ``sandboxes``: the durable records."""
 
 from __future__ import annotations
 
@@ -82,11 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run="shell", needs_command=False)
 
     from ._jobs import add_parsers
+    from ._serve import add_parser as add_serve
 
     add_parsers(sub, common)
     from ._sandboxes import add_parsers as add_sandboxes
 
     add_sandboxes(sub, common)
+    add_serve(sub, common)
     return parser
 
 
@@ -142,6 +144,11 @@ async def _run(args: argparse.Namespace) -> int:
             from ._exec import run as command
         elif args.run == "shell":
             from ._shell import run as command
+        elif args.run == "serve":
+            from ._serve import check_listen
+            from ._serve import run as command
+
+            check_listen(args)  # refuse before the sandbox is opened
         else:
             from ._jobs import run as command
         async with open_target(args.sandbox) as sb:
