@@ -91,7 +91,7 @@ class PageApp:
             file = self._files.get(path)
         if file is None:
             body = b"no such file\n"
-            if path.startswith("/static/vendor/"):
+            if path.removeprefix("/static/") in VENDOR_FILES:
                 body = BUILD_HINT.encode() + b"\n"
             await _respond(send, scope, 404, body, "text/plain; charset=utf-8")
             return
