@@ -12,7 +12,7 @@ const TOKEN_KEY = "sandlot.token";
 const TERMINAL_KEY = "sandlot.terminal";
 // Like `sandlot shell`: the sandbox user's login shell.
 const SHELL = ["sh", "-c", 'exec "${SHELL:-/bin/sh}" -l'];
-const RETRY_MS = [250, 1000, 2000, 5000];
+const RETRY_MS = [250, 500, 1000, 2000]; // then every 2 s
 
 const $ = (id) => document.getElementById(id);
 const encoder = new TextEncoder();
