@@ -213,3 +213,19 @@ def test_a_signal_reaches_each_process_once(shell: str, tmp_path: Path, with_cgr
     kills = (job / "kills").read_text().splitlines()
     expected = ["kill -USR1 4242", "kill -USR1 4243"] if with_cgroup else ["kill -USR1 -4242"]
     assert kills == expected
+
+
+@pytest.mark.parametrize("separate", [False, True], ids=["combined", "separate"])
+async def test_close_stdin_delivers_eof_with_a_log_cap(
+    jobs: Jobs, sb: sandlot.Sandbox, separate: bool
+) -> None:
+    # With a log cap, the copies of the output are started by the supervisor, which
+    # holds the stdin FIFO: a copy that kept a duplicate of it (dash saves fd 3 to fd 10
+    # around a function's `3>&-`) would keep the FIFO open and EOF would never come.
+    capped = Jobs(sb, root=jobs.root, limits=sandlot.JobLimits(max_log_bytes=1000))
+    handle = await capped.start("sh", ["-c", "cat; echo eof-seen"], separate_streams=separate)
+    await capped.write(handle, b"hello\n")
+    await capped.close_stdin(handle)
+    data, status = await drain(jobs, handle, stream="stdout" if separate else None)
+    assert data == b"hello\neof-seen\n"
+    assert status.exit == sandlot.ExitStatus(code=0)

@@ -1,4 +1,4 @@
-"""The ``sandlot`` command line: ``exec``, ``shell`` and ``jobs`` on any sandbox."""
+"""The ``sandlot`` command line: ``exec``, ``shell``, ``jobs`` and ``serve`` on any sandbox."""
 
 from __future__ import annotations
 
@@ -81,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run="shell", needs_command=False)
 
     from ._jobs import add_parsers
+    from ._serve import add_parser as add_serve
 
     add_parsers(sub, common)
+    add_serve(sub, common)
     return parser
 
 
@@ -130,6 +132,11 @@ async def _run(args: argparse.Namespace) -> int:
             from ._exec import run as command
         elif args.run == "shell":
             from ._shell import run as command
+        elif args.run == "serve":
+            from ._serve import check_listen
+            from ._serve import run as command
+
+            check_listen(args)  # refuse before the sandbox is opened
         else:
             from ._jobs import run as command
         async with open_target(args.sandbox) as sb:

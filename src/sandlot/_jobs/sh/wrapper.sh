@@ -75,8 +75,11 @@ if [ "$log_cap" -gt 0 ]; then
 fi
 start_caps() {
   if [ "$log_cap" -gt 0 ]; then
-    cap_into "$out_log" "$out_file" 3>&- &
-    [ "$separate" = 1 ] && { cap_into "$err_log" "$err_file" 3>&- & }
+    # `exec 3>&-` in a subshell, not `cap_into ... 3>&-`: for a function's redirection
+    # dash and busybox keep a saved copy of fd 3 (the stdin FIFO) open in the copy,
+    # and the command would never read EOF after close_stdin.
+    (exec 3>&-; cap_into "$out_log" "$out_file") &
+    [ "$separate" = 1 ] && { (exec 3>&-; cap_into "$err_log" "$err_file") & }
   fi
   return 0
 }

@@ -1,0 +1,76 @@
+"""Running the app: Hypercorn, on whichever of asyncio and trio runs the caller."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import sniffio
+
+from .._errors import InvalidArgument
+
+__all__ = ["is_loopback", "listen", "parse_listen", "serve_socket"]
+
+logger = logging.getLogger("sandlot.serve")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6); port 0 picks a free one."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise InvalidArgument(f"--listen takes HOST:PORT, not {text!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket (bound before the server starts, so port 0 is known)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve_socket(
+    app: Any, sock: socket.socket, shutdown: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Serve ``app`` on ``sock`` until cancelled (or ``shutdown`` returns)."""
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.accesslog = None  # a token in a WebSocket URL must not reach a log
+    config.errorlog = logger
+    config.graceful_timeout = 1.0
+    config.websocket_ping_interval = 20.0
+    config.websocket_max_message_size = 2 << 20
+    trigger = shutdown or anyio.sleep_forever
+    if sniffio.current_async_library() == "trio":
+        import hypercorn.trio
+
+        await hypercorn.trio.serve(app, config, shutdown_trigger=trigger, mode="asgi")
+    else:
+        import hypercorn.asyncio
+
+        await hypercorn.asyncio.serve(app, config, shutdown_trigger=trigger, mode="asgi")
