@@ -1,5 +1,5 @@
 """A real headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
-Selenium) on the page of a ``sandlot serve local`` started for the session.
+Selenium) on the page of the ``sandlot serve local`` the session runs.
 
 One browser and one server per pytest process; each test gets its own tab (its own
 sessionStorage: a new shell) and, afterwards, the shells it left running are killed
@@ -24,7 +24,7 @@ import pytest
 
 from sandlot._web import assets_missing
 from targets import infrastructure_env
-from targets.serve import Server, start_server
+from targets.serve import Server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -70,21 +70,14 @@ def chromium() -> Iterator[Any]:
         driver.quit()
 
 
-@pytest.fixture(scope="session")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(str(tmp_path_factory.mktemp("web")))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 class Page:
     """One tab on the server's page, and what the tests read and type."""
 
     def __init__(self, driver: Any, server: Server) -> None:
         self.driver = driver
         self.server = server
+        #: the server's terminals before the test (the session's server is shared)
+        self.before = {t["id"] for t in terminals(server)}
 
     def open(self, token: str | None = None, base: str | None = None) -> None:
         token = self.server.token if token is None else token
@@ -162,8 +155,8 @@ class Page:
         self.driver.save_screenshot(str(path))
 
     def terminals(self) -> list[dict[str, Any]]:
-        """The server's terminals, through the API."""
-        return terminals(self.server)
+        """The terminals started during the test, through the API."""
+        return [t for t in terminals(self.server) if t["id"] not in self.before]
 
 
 def api(server: Server) -> httpx.Client:
@@ -177,31 +170,34 @@ def terminals(server: Server) -> list[dict[str, Any]]:
     return [p for p in listed if p["tty"]]
 
 
-def _end_terminals(server: Server) -> None:
-    """Kill every shell still running and wait for it to end."""
-    with api(server) as client:
-        for proc in terminals(server):
+def _end_terminals(page: Page) -> None:
+    """Kill every shell the test left running, wait for it to end, forget them all."""
+    with api(page.server) as client:
+        for proc in page.terminals():
             if proc["status"] == "running":
                 client.post(f"/v1/processes/{proc['id']}/kill", json={"signal": "SIGKILL"})
         deadline = time.monotonic() + WAIT
-        while any(p["status"] == "running" for p in terminals(server)):
+        while any(p["status"] == "running" for p in page.terminals()):
             assert time.monotonic() < deadline, "the shells did not end"
             time.sleep(0.05)  # the kill is asynchronous: poll for its outcome
-        for proc in terminals(server):
+        for proc in page.terminals():
             client.delete(f"/v1/processes/{proc['id']}")
 
 
 @pytest.fixture
-def page(chromium: Any, web_server: Server) -> Iterator[Page]:
+def page(chromium: Any, serve_server: Server) -> Iterator[Page]:
+    """A new tab on the page of the session's ``sandlot serve local`` (the conformance
+    suite's: one server per pytest process)."""
     first = chromium.current_window_handle
     chromium.switch_to.new_window("tab")
     chromium.set_window_size(900, 600)
+    page = Page(chromium, serve_server)
     try:
-        yield Page(chromium, web_server)
+        yield page
     finally:
         chromium.close()
         chromium.switch_to.window(first)
-        _end_terminals(web_server)
+        _end_terminals(page)
 
 
 @pytest.fixture(scope="session")
@@ -281,8 +277,8 @@ class Proxy:
 
 
 @pytest.fixture
-def proxy(web_server: Server) -> Iterator[Proxy]:
-    relay = Proxy(web_server.port)
+def proxy(serve_server: Server) -> Iterator[Proxy]:
+    relay = Proxy(serve_server.port)
     try:
         yield relay
     finally:
