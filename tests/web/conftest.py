@@ -81,7 +81,13 @@ class Page:
 
     def open(self, token: str | None = None, base: str | None = None) -> None:
         token = self.server.token if token is None else token
-        self.driver.get(f"{base or self.server.base}/#token={token}")
+        base = base or self.server.base
+        # Headless, the page's clipboard is Chromium's own; let the page (and the test) use it.
+        permissions = ["clipboardReadWrite", "clipboardSanitizedWrite"]
+        self.driver.execute_cdp_cmd(
+            "Browser.grantPermissions", {"permissions": permissions, "origin": base}
+        )
+        self.driver.get(f"{base}/#token={token}")
 
     def wait(self, what: str, predicate: Callable[[], object], timeout: float = WAIT) -> Any:
         """Poll ``predicate`` until it is truthy (the page changes asynchronously)."""
@@ -144,12 +150,41 @@ class Page:
 
         self.driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea").send_keys(text)
 
-    def ctrl(self, key: str) -> None:
+    def ctrl(self, key: str, shift: bool = False) -> None:
+        """Ctrl+key (Ctrl+Shift+key), pressed as a user would."""
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.keys import Keys
 
-        chain = ActionChains(self.driver).key_down(Keys.CONTROL).send_keys(key)
-        chain.key_up(Keys.CONTROL).perform()
+        mods = [Keys.CONTROL, Keys.SHIFT] if shift else [Keys.CONTROL]
+        chain = ActionChains(self.driver)
+        for mod in mods:
+            chain.key_down(mod)
+        chain.send_keys(key)
+        for mod in reversed(mods):
+            chain.key_up(mod)
+        chain.perform()
+
+    def clipboard(self, text: str | None = None) -> str:
+        """The browser's clipboard (written first when ``text`` is given)."""
+        script = (
+            "const [text, done] = arguments; const c = navigator.clipboard;"
+            "(text === null ? Promise.resolve() : c.writeText(text))"
+            ".then(() => c.readText()).then(done, (e) => done('error: ' + e))"
+        )
+        found: str = self.driver.execute_async_script(script, text)
+        return found
+
+    def select_line(self, text: str) -> None:
+        """Select (as with the mouse) the terminal's line that reads ``text``."""
+        found = self.driver.execute_script(
+            "const [text] = arguments, t = window.sandlot.term, b = t.buffer.active;"
+            "for (let i = b.length - 1; i >= 0; i--)"
+            "  if (b.getLine(i).translateToString(true) === text) {"
+            "    t.select(0, i, text.length); return t.getSelection(); }"
+            "return null",
+            text,
+        )
+        assert found == text, f"no line {text!r} to select"
 
     def screenshot(self, path: Path) -> None:
         self.driver.save_screenshot(str(path))

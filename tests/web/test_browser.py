@@ -13,7 +13,7 @@ def _connected(page: Page) -> None:
     page.wait("the shell's prompt", lambda: page.screen().strip())
 
 
-def test_a_shell_in_the_page(page: Page, screenshots: Path) -> None:
+def test_a_shell_in_the_page_with_copy_paste_and_ctrl_c(page: Page, screenshots: Path) -> None:
     page.open()
     _connected(page)
     # The token left the address bar (and the history) as soon as the page read it.
@@ -21,6 +21,14 @@ def test_a_shell_in_the_page(page: Page, screenshots: Path) -> None:
     page.type("echo $((6*7))\n")
     page.wait_line("42")
     page.screenshot(screenshots / "web-terminal.png")
+    # Copy (Ctrl+Shift+C) a selection, paste (Ctrl+Shift+V) into the shell.
+    page.select_line("42")
+    page.ctrl("c", shift=True)
+    page.wait("the copy", lambda: page.clipboard() == "42")
+    page.clipboard("echo pasted-$((3*3))")
+    page.ctrl("v", shift=True)
+    page.type("\n")
+    page.wait_line("pasted-9")
     # Ctrl-C interrupts the program, and the shell takes commands again.
     page.type("echo sleeping; sleep 30; echo slept\n")
     page.wait_line("sleeping")
