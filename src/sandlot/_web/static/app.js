@@ -33,9 +33,16 @@ function status(text, kind = "") {
 }
 
 function takeFragmentToken() {
-  const params = new URLSearchParams(location.hash.slice(1));
-  if (params.has("token")) {
-    sessionStorage.setItem(TOKEN_KEY, params.get("token"));
+  // Not URLSearchParams: it would read a "+" in the token as a space.
+  const field = location.hash.slice(1).split("&").find((f) => f.startsWith("token="));
+  if (field !== undefined) {
+    let value = field.slice("token=".length);
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      // not percent-encoded: taken as it is
+    }
+    sessionStorage.setItem(TOKEN_KEY, value);
     // Out of the address bar, the history and any bookmark made from here on.
     history.replaceState(null, "", location.pathname + location.search);
   }
