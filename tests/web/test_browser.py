@@ -53,6 +53,8 @@ def test_the_pty_follows_the_window(page: Page) -> None:
 
 
 def test_a_reload_finds_the_same_shell_and_its_exit_is_shown(page: Page) -> None:
+    from selenium.webdriver.common.by import By
+
     page.open()
     _connected(page)
     page.type("echo pid=$$\n")
@@ -67,6 +69,13 @@ def test_a_reload_finds_the_same_shell_and_its_exit_is_shown(page: Page) -> None
     page.wait_status("the shell exited with status 3")
     page.wait_line(r"\[the shell exited with status 3\]")
     assert [t["exitCode"] for t in page.terminals()] == [3]
+    # Another shell, on the button; the ended one is forgotten.
+    page.driver.find_element(By.ID, "new-shell").click()
+    _connected(page)
+    page.type("echo new=$$\n")
+    assert page.wait_line(r"new=(\d+)").group(1) != pid
+    page.wait("the old shell forgotten", lambda: len(page.terminals()) == 1)
+    assert page.terminals()[0]["status"] == "running"
 
 
 def test_a_wrong_token_gets_no_terminal(page: Page) -> None:
