@@ -229,3 +229,12 @@ async def test_close_stdin_delivers_eof_with_a_log_cap(
     data, status = await drain(jobs, handle, stream="stdout" if separate else None)
     assert data == b"hello\neof-seen\n"
     assert status.exit == sandlot.ExitStatus(code=0)
+
+
+async def test_a_capped_log_gets_output_while_the_job_runs(jobs: Jobs, sb: sandlot.Sandbox) -> None:
+    # The copy that enforces the cap must pass output on as it comes (a follower of a
+    # capped job saw nothing until 64 KiB had accumulated: dd iflag=fullblock).
+    capped = Jobs(sb, root=jobs.root, limits=sandlot.JobLimits(max_log_bytes=1 << 20))
+    handle = await capped.start("sh", ["-c", "echo early; exec sleep 60"])
+    await wait_for_output(capped, handle, b"early\n")
+    await capped.kill(handle)

@@ -29,7 +29,7 @@ __all__ = ["spawn_socket", "stdio_socket", "terminal_socket"]
 
 #: stdin frames queued for a process that does not read yet (per socket)
 _QUEUED_FRAMES = 64
-#: the largest stdin frame on the spawn socket
+#: the largest stdin frame on the spawn socket (Hypercorn's limit on a message: 16 MiB)
 _SPAWN_FRAME_BYTES = 1 << 20
 
 
@@ -118,6 +118,10 @@ async def spawn_socket(ws: WebSocket) -> None:
     sock = _Socket(ws)
     try:
         first = await ws.receive_text()
+        if len(first) > service.limits.max_request_bytes:
+            raise InvalidArgument(
+                f"the launch exceeds maxRequestBytes ({service.limits.max_request_bytes} bytes)"
+            )
         spec = _spec(json.loads(first))
         service.check_room()
     except (ValueError, SandlotError, KeyError, TypeError, AttributeError) as exc:

@@ -64,7 +64,6 @@ async def serve_socket(
     config.errorlog = logger
     config.graceful_timeout = 1.0
     config.websocket_ping_interval = 20.0
-    config.websocket_max_message_size = 2 << 20
     trigger = shutdown or anyio.sleep_forever
     if sniffio.current_async_library() == "trio":
         import hypercorn.trio

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal as _signal
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from anyio.abc import ByteReceiveStream, ByteSendStream
 from ..._errors import (
     ConnectionLost,
     HostUnreachable,
+    InvalidArgument,
     LaunchError,
     SandlotError,
 )
@@ -43,6 +45,18 @@ def _unreachable(base: str, exc: BaseException) -> SandlotError:
     return HostUnreachable(
         f"cannot reach the sandlot server at {base}: {exc or type(exc).__name__}"
     )
+
+
+def _tls(options: HttpOptions) -> ssl.SSLContext | bool:
+    """One TLS context for both clients (httpx's default loads the CA bundle per client:
+    a second each); none for plain HTTP."""
+    if options.verify is False:
+        return False
+    cafile = options.verify if isinstance(options.verify, str) else None
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise InvalidArgument(f"cannot load the CA certificates of verify=: {exc}") from None
 
 
 def _error(response: httpx.Response) -> SandlotError:
@@ -204,15 +218,16 @@ class HttpTransport(Transport):
         self._base = base
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         timeout = httpx.Timeout(options.timeout)
+        verify = _tls(options) if base.startswith("https:") else False
         self._client = httpx.AsyncClient(
-            base_url=base, headers=self._headers, timeout=timeout, verify=options.verify
+            base_url=base, headers=self._headers, timeout=timeout, verify=verify
         )
         # One connection per process socket, never pooled (it is handed over to wsproto);
         # the timeout bounds the handshake, not the process.
         self._sockets = httpx.AsyncClient(
             base_url=base,
             timeout=timeout,
-            verify=options.verify,
+            verify=verify,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
         )
 

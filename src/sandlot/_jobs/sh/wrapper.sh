@@ -50,23 +50,39 @@ if [ "$separate" = 1 ]; then out_log=stdout err_log=stderr; else out_log=output 
 # With a log cap, a stream goes through a FIFO to a copy of exactly CAP bytes, which
 # appends to the log; what is left is counted (so discarded, never buffered) and flagged
 # in `capped`. The copy must not read past CAP (busybox's `head -c` does, and what it
-# read and dropped would go uncounted): `dd iflag=fullblock` (GNU, busybox) where there
-# is one, else `head -c`. The supervisor starts the copies.
+# read and dropped would go uncounted), and must pass output on as it comes (a follower
+# reads the log while the job runs): GNU `head -c` unbuffered (`stdbuf -o0`: its stdio
+# would hold a file's output back), else busybox's `dd iflag=count_bytes` (GNU dd's
+# stops after one short read); failing both, `dd iflag=fullblock`, which writes only
+# full 64 KiB blocks until the end, else `head -c`. The supervisor starts the copies.
 copy_cap() {
-  if [ "$exact_dd" = 1 ]; then
-    blocks=$((log_cap / 65536)) tail_bytes=$((log_cap % 65536))
-    [ $blocks -gt 0 ] && dd bs=65536 count=$blocks iflag=fullblock 2>/dev/null
-    [ $tail_bytes -gt 0 ] && dd bs=$tail_bytes count=1 iflag=fullblock 2>/dev/null
-    return 0
-  fi
-  head -c "$log_cap"
+  case $copier in
+    gnu_head) stdbuf -o0 head -c "$log_cap" ;;
+    dd_bytes) dd bs=65536 iflag=count_bytes count="$log_cap" 2>/dev/null ;;
+    dd_blocks)
+      blocks=$((log_cap / 65536)) tail_bytes=$((log_cap % 65536))
+      [ $blocks -gt 0 ] && dd bs=65536 count=$blocks iflag=fullblock 2>/dev/null
+      [ $tail_bytes -gt 0 ] && dd bs=$tail_bytes count=1 iflag=fullblock 2>/dev/null
+      ;;
+    *) head -c "$log_cap" ;;
+  esac
+  return 0
 }
 cap_into() {
   { copy_cap; rest=$(wc -c); [ $((rest + 0)) -gt 0 ] && : > capped; } < "$1" >> "$2"
 }
-exact_dd=0
-[ "$log_cap" -gt 0 ] && [ "$(printf ab | dd bs=1 count=1 iflag=fullblock 2>/dev/null)" = a ] \
-  && exact_dd=1
+copier=plain
+if [ "$log_cap" -gt 0 ]; then
+  if head --version 2>/dev/null | grep -q GNU \
+    && [ "$(printf abc | stdbuf -o0 head -c 2 2>/dev/null)" = ab ]; then
+    copier=gnu_head
+  elif dd --help 2>&1 | grep -q BusyBox \
+    && [ "$(printf abc | dd bs=65536 iflag=count_bytes count=2 2>/dev/null)" = ab ]; then
+    copier=dd_bytes
+  elif [ "$(printf ab | dd bs=1 count=1 iflag=fullblock 2>/dev/null)" = a ]; then
+    copier=dd_blocks
+  fi
+fi
 out_file=$out_log err_file=$err_log
 if [ "$log_cap" -gt 0 ]; then
   out_log=$out_file.pipe err_log=$err_file.pipe
