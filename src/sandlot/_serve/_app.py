@@ -21,7 +21,6 @@ from .._records import TerminalSize
 from .._sandbox import Sandbox
 from .._transport import send_terminal_eof
 from .._validate import check_signal, check_size
-from .._web import PageApp
 from ._guard import Guard
 from ._http import ApiError, Body, api, error_response, query_int, read_body, read_json, too_large
 from ._limits import Limits
@@ -441,10 +440,8 @@ def create_app(
     limits: Limits | None = None,
     origins: Iterable[str] = (),
     jobs_root: str | None = None,
-) -> PageApp:
-    """The ASGI app serving ``sb`` (kept open by the caller): the API behind the token
-    guard, and in front of it the browser terminal's page (``/``, which asks for the
-    token itself)."""
+) -> Guard:
+    """The ASGI app serving ``sb`` (kept open by the caller), behind the token guard."""
     service = Service(sb, limits or Limits(), jobs_root)
 
     @contextlib.asynccontextmanager
@@ -486,4 +483,4 @@ def create_app(
         exception_handlers={HTTPException: _http_error, Exception: _crash},
     )
     app.state.service = service
-    return PageApp(Guard(app, token, origins))
+    return Guard(app, token, origins)
