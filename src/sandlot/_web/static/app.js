@@ -13,6 +13,7 @@ const TERMINAL_KEY = "sandlot.terminal";
 // Like `sandlot shell`: the sandbox user's login shell.
 const SHELL = ["sh", "-c", 'exec "${SHELL:-/bin/sh}" -l'];
 const RETRY_MS = [250, 500, 1000, 2000]; // then every 2 s
+const REPLAY_BYTES = 1 << 20; // per request of the kept output
 
 const $ = (id) => document.getElementById(id);
 const encoder = new TextEncoder();
@@ -25,6 +26,8 @@ let terminalId = null;
 let ended = false;
 let retries = 0;
 let retryTimer = null;
+let cursor = 0; // the offset in the terminal's output up to which the page has it
+let muted = 0; // replayed chunks being parsed: what the emulator answers is not input
 
 function status(text, kind = "") {
   const el = $("status");
@@ -105,6 +108,16 @@ async function start() {
   await connect();
 }
 
+// connect(), and when the server cannot be reached meanwhile, a way to try again.
+async function connect() {
+  try {
+    await findOrStartShell();
+  } catch {
+    status("cannot reach the server", "error");
+    $("new-shell").hidden = false;
+  }
+}
+
 function openTerminal() {
   $("terminal").hidden = false;
   if (term) return;
@@ -118,8 +131,10 @@ function openTerminal() {
   term.loadAddon(fit);
   term.open($("terminal"));
   fit.fit();
-  term.onData((data) => sendBytes(encoder.encode(data)));
-  term.onBinary((data) => sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0))));
+  // An answer to a query in replayed output (a cursor position report, say) would reach
+  // today's program as typed input: dropped.
+  term.onData((data) => muted || sendBytes(encoder.encode(data)));
+  term.onBinary((data) => muted || sendBytes(Uint8Array.from(data, (c) => c.charCodeAt(0))));
   term.onResize(({ rows, cols }) => sendControl({ type: "resize", rows, cols }));
   term.attachCustomKeyEventHandler(clipboardKeys);
   // Window changes and layout changes alike: the pty follows the cells that fit.
@@ -157,7 +172,7 @@ function sendControl(message) {
   }
 }
 
-async function connect() {
+async function findOrStartShell() {
   $("new-shell").hidden = true;
   terminalId = sessionStorage.getItem(TERMINAL_KEY);
   if (terminalId) {
@@ -182,14 +197,41 @@ async function connect() {
     terminalId = (await created.json()).id;
     sessionStorage.setItem(TERMINAL_KEY, terminalId);
   }
+  const refused = await replay();
+  if (refused?.status === 401) return showLogin("The token is no longer accepted.");
+  if (refused) {
+    status(`cannot read the shell's output: ${await errorText(refused)}`, "error");
+    $("new-shell").hidden = false;
+    return;
+  }
   attach();
+}
+
+// The output the server kept, read with the API's byte cursor; the WebSocket goes on from
+// where it ends (nothing twice, nothing missed). Returns the response that refused.
+async function replay() {
+  term.reset();
+  cursor = 0;
+  const path = `v1/processes/${encodeURIComponent(terminalId)}/logs`;
+  for (;;) {
+    const response = await api("GET", `${path}?cursor=${cursor}&maxBytes=${REPLAY_BYTES}`);
+    if (!response.ok) return response;
+    const chunk = await response.json();
+    const bytes = Uint8Array.from(atob(chunk.data), (c) => c.charCodeAt(0));
+    cursor = chunk.nextCursor;
+    if (bytes.length) {
+      muted += 1;
+      term.write(bytes, () => (muted -= 1));
+    }
+    if (bytes.length < REPLAY_BYTES) return null;
+  }
 }
 
 function attach() {
   const url = new URL(`v1/processes/${encodeURIComponent(terminalId)}/terminal`, location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("cursor", String(cursor));
   if (token) url.searchParams.set("token", token);
-  term.reset(); // the server replays the output it kept, from the start
   ended = false;
   const ws = new WebSocket(url);
   ws.binaryType = "arraybuffer";
@@ -205,6 +247,7 @@ function attach() {
   };
   ws.onmessage = (event) => {
     if (typeof event.data !== "string") {
+      cursor += event.data.byteLength;
       term.write(new Uint8Array(event.data));
       return;
     }
