@@ -115,3 +115,5 @@ def test_a_dropped_connection_is_shown_then_resumed(page: Page, proxy: Proxy) ->
     page.wait_status("connected")
     page.type("echo again=$$\n")
     page.wait_line(f"again={pid}")
+    # Resumed from the page's byte cursor: nothing shown twice.
+    assert page.lines().count(f"pid={pid}") == 1
