@@ -14,6 +14,7 @@ CASES = [
     ("daytona", "daytona://some-sandbox", "daytona"),
     ("aiohttp", "daytona://some-sandbox", "daytona"),
     ("httpx", "docker://some-container", "docker"),
+    ("wsproto", "sandlot+http://127.0.0.1:1", "http"),
 ]
 
 

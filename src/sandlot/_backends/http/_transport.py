@@ -39,6 +39,9 @@ __all__ = ["HttpProcess", "HttpTransport", "connect"]
 _ERRORS = (httpx.TransportError, OSError)
 #: stdin bytes per WebSocket frame
 _FRAME_BYTES = 64 << 10
+#: output held for a stream nobody reads before reading stops (the server, then the
+#: process, is held back: flow control, as with a pipe)
+_HELD_BYTES = 1 << 20
 
 
 def _unreachable(base: str, exc: BaseException) -> SandlotError:
@@ -123,6 +126,10 @@ class HttpProcess(RawProcess):
         self._status: ExitStatus | None = None
         self._stdin_broken = False
         self._lost: ConnectionLost | None = None
+        self._drained = anyio.Event()
+        # After SIGKILL the output is finite: the exit is read past a full buffer, so
+        # that terminating a process nobody reads does not wait for its reader.
+        self._killed = False
         self.stdin = _Input(self)
         self.stdout = _Output(self, CHANNEL_STDOUT)
         self.stderr = None if pty else _Output(self, CHANNEL_STDERR)
@@ -151,6 +158,11 @@ class HttpProcess(RawProcess):
         while not done():
             if self._lost is not None:
                 raise self._lost
+            if self._held() and not self._killed:
+                # A stream holds enough that nobody reads: wait for its reader rather
+                # than buffer without bound.
+                await self._drained.wait()
+                continue
             async with self._lock:
                 if done():
                     return
@@ -167,6 +179,18 @@ class HttpProcess(RawProcess):
                     continue
                 self._dispatch(message)
 
+    def _held(self) -> bool:
+        return any(
+            len(buffer) >= _HELD_BYTES
+            for channel, buffer in self._buffers.items()
+            if channel not in self._dropped
+        )
+
+    def _taken(self) -> None:
+        if not self._held():
+            self._drained.set()
+            self._drained = anyio.Event()
+
     async def _receive(self, channel: int, max_bytes: int) -> bytes:
         buffer = self._buffers[channel]
         if channel in self._dropped:
@@ -176,11 +200,13 @@ class HttpProcess(RawProcess):
             raise anyio.EndOfStream
         data = bytes(buffer[:max_bytes])
         del buffer[:max_bytes]
+        self._taken()
         return data
 
     def _drop(self, channel: int) -> None:
         self._dropped.add(channel)
         self._buffers[channel].clear()
+        self._taken()
 
     async def wait_ready(self) -> None:
         await self._pull(lambda: self._ready or self._error is not None)
@@ -196,6 +222,8 @@ class HttpProcess(RawProcess):
         return self._status
 
     async def signal(self, sig: _signal.Signals) -> None:
+        if sig == _signal.SIGKILL:
+            self._killed = True
         if self._ws.closed:
             await anyio.lowlevel.checkpoint()
             return
