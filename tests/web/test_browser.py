@@ -61,8 +61,10 @@ def test_a_reload_finds_the_same_shell_and_its_exit_is_shown(page: Page) -> None
     pid = page.wait_line(r"pid=(\d+)").group(1)
     # A query to the terminal (DA1; its 7-byte answer read here): replayed after the
     # reload, it must not be answered again into the shell's input.
-    page.type("stty -echo -icanon; printf '\\033[c'; head -c 7 >/dev/null; stty sane\n")
-    page.type("echo queried\n")
+    # (One line: keys typed ahead would be what `head` reads.)
+    page.type(
+        "stty -echo -icanon; printf '\\033[c'; head -c 7 >/dev/null; stty sane; echo queried\n"
+    )
     page.wait_line("queried")
     page.driver.refresh()
     _connected(page)
