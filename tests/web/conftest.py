@@ -125,18 +125,19 @@ class Page:
     def lines(self) -> list[str]:
         return self.screen().rstrip("\n").split("\n")
 
+    def matching(self, pattern: str) -> list[re.Match[str]]:
+        """The lines of output matching ``pattern`` as a whole. A line may start with a
+        prompt: a command typed before the prompt came back is echoed at once, and its
+        output then follows the prompt on one line."""
+        regex = re.compile(f"(?:.*[#$>] )?(?:{pattern})")
+        return [m for line in self.lines() if (m := regex.fullmatch(line.rstrip()))]
+
     def wait_line(self, pattern: str) -> re.Match[str]:
-        """A whole line of output matching ``pattern``; returns its match."""
-        regex = re.compile(pattern)
-
-        def found() -> re.Match[str] | None:
-            for line in self.lines():
-                if m := regex.fullmatch(line.rstrip()):
-                    return m
-            return None
-
-        match: re.Match[str] = self.wait(f"a line matching {pattern!r}", found)
-        return match
+        """The first line of output matching ``pattern``, once there is one."""
+        found: list[re.Match[str]] = self.wait(
+            f"a line matching {pattern!r}", lambda: self.matching(pattern)
+        )
+        return found[0]
 
     def size(self) -> tuple[int, int]:
         rows, cols = self.driver.execute_script(
