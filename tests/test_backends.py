@@ -25,6 +25,13 @@ SRC = Path(sandlot.__file__).parent
 BUILTINS = sandlot.backends.available()
 
 
+def module_name(backend: sandlot.backends.Backend) -> str:
+    """The name of a built-in backend's module in ``sandlot._backends`` (its public
+    module, ``sandlot.<module>``, has the same): its name, unless that is no identifier
+    (``sandlot+http`` lives in ``http``)."""
+    return backend.connect.split(":")[0].split(".")[2]
+
+
 def own_files(name: str) -> set[Path]:
     """A backend's own modules: its module or package and its public module."""
     backends = SRC / "_backends"
@@ -33,20 +40,23 @@ def own_files(name: str) -> set[Path]:
 
 
 def test_the_builtins_are_declared() -> None:
-    assert [b.name for b in BUILTINS] == ["daytona", "docker", "local", "ssh"]
+    assert [b.name for b in BUILTINS] == ["daytona", "docker", "sandlot+http", "local", "ssh"]
     for backend in BUILTINS:
         assert isinstance(backend, sandlot.backends.Backend)
-        assert backend.schemes == (backend.name,)
+        assert backend.schemes[0] == backend.name
+    schemes = {b.name: b.schemes for b in BUILTINS}
+    assert schemes["sandlot+http"] == ("sandlot+http", "sandlot+https")
+    assert all(len(s) == 1 for name, s in schemes.items() if name != "sandlot+http")
 
 
 def test_shared_modules_name_no_backend() -> None:
     """Only a backend's own modules know it (the default sandbox, ``local``, is the
     SPEC's default and named once, in ``_url.DEFAULT``)."""
-    own = set().union(*(own_files(b.name) for b in BUILTINS))
+    own = set().union(*(own_files(module_name(b)) for b in BUILTINS))
     shared = [p for p in SRC.rglob("*.py") if p not in own]
     assert SRC / "_backends" / "__init__.py" in shared and SRC / "_url.py" in shared
     names = [b.name for b in BUILTINS if b.name != DEFAULT]
-    pattern = re.compile("|".join(names), re.IGNORECASE)
+    pattern = re.compile("|".join(map(re.escape, names)), re.IGNORECASE)
     found = [
         f"{path.relative_to(SRC)}:{n}: {line.strip()}"
         for path in shared
@@ -77,11 +87,14 @@ def test_the_docs_table_matches_the_declarations() -> None:
         col = columns.index(backend.name)
         assert table["URL"][col].split(" ")[0] == f"`{backend.url_syntax}`"
         options = backend.options_type
-        expected = (
-            f"`{backend.name}=sandlot.{backend.name}.{options.__name__}(...)`"
-            if options
-            else "none"
-        )
+        public = f"sandlot.{module_name(backend)}.{options.__name__}(...)" if options else ""
+        if not options:
+            expected = "none"
+        elif backend.name.isidentifier():
+            expected = f"`{backend.name}={public}`"
+        else:
+            expected = f'`**{{"{backend.name}": {public}}}`'
+
         assert table["options"][col] == expected
         lacking = [f.name for f in attrs.fields(sandlot.Capabilities)]
         lacking = [n for n in lacking if not getattr(backend.capabilities, n)]
@@ -116,7 +129,7 @@ def test_each_transport_declares_what_its_backend_declares() -> None:
 def test_options_are_passed_under_the_backend_name() -> None:
     for backend in BUILTINS:
         if backend.options_type is not None:
-            public = __import__(f"sandlot.{backend.name}", fromlist=["_"])
+            public = __import__(f"sandlot.{module_name(backend)}", fromlist=["_"])
             assert getattr(public, backend.options_type.__name__) is backend.options_type
 
 
@@ -258,7 +271,8 @@ def test_a_plugin_backend_opens_through_open_sandbox(toy_site: Path, tmp_path: P
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
         "toy toy://x b'hi\\n'",
-        "unknown sandbox scheme 'nope' in 'nope://x'; known: daytona, docker, local, ssh, toy",
+        "unknown sandbox scheme 'nope' in 'nope://x'; "
+        "known: daytona, docker, sandlot+http, sandlot+https, local, ssh, toy",
         "malformed sandbox URL 'toy://': expected toy://<name>",
         "toy made toy://made",
         "[]",
@@ -282,7 +296,7 @@ def test_a_plugin_backend_runs_through_the_cli(toy_site: Path) -> None:
     assert "toy://<name>" in " ".join(cli("exec", "--help").stdout.split())
     r = cli("exec", "nope://x", "--", "true")
     assert r.returncode == 2
-    assert "known: daytona, docker, local, ssh, toy" in r.stderr
+    assert "known: daytona, docker, sandlot+http, sandlot+https, local, ssh, toy" in r.stderr
 
 
 def test_a_broken_plugin_is_named(tmp_path: Path) -> None:
@@ -320,7 +334,10 @@ def test_a_builtin_declared_as_an_entry_point_too_is_no_duplicate(tmp_path: Path
     r = _python(
         "import sandlot.backends; print([b.name for b in sandlot.backends.available()])", site
     )
-    assert (r.returncode, r.stdout) == (0, "['daytona', 'docker', 'local', 'ssh']\n"), r.stderr
+    assert (r.returncode, r.stdout) == (
+        0,
+        "['daytona', 'docker', 'sandlot+http', 'local', 'ssh']\n",
+    ), r.stderr
 
 
 def test_backends_are_listed_without_their_dependencies() -> None:
@@ -339,7 +356,7 @@ def test_backends_are_listed_without_their_dependencies() -> None:
         """
     )
     assert r.stdout.splitlines() == [
-        "['daytona', 'docker', 'local', 'ssh']",
+        "['daytona', 'docker', 'sandlot+http', 'local', 'ssh']",
         "ssh://h daytona://d docker://c",
         "True",
     ]

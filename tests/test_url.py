@@ -37,12 +37,13 @@ def test_default_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     [
         (
             "ftp://host",
-            r"unknown sandbox scheme 'ftp' in 'ftp://host'; known: daytona, docker, local, ssh",
+            r"unknown sandbox scheme 'ftp' in 'ftp://host'; known: daytona, docker, "
+            r"sandlot\+http, sandlot\+https, local, ssh",
         ),
         (
             "localhost",
             r"malformed sandbox URL 'localhost': expected daytona://<id>, docker://<container>, "
-            r"local, ssh://\[user@\]host\[:port\]",
+            r"sandlot\+http://HOST:PORT, local, ssh://\[user@\]host\[:port\]",
         ),
         ("local://x", "use plain 'local'"),
         ("ssh", r"expected ssh://\[user@\]host\[:port\]"),

@@ -190,6 +190,7 @@ def test_limits_read_set_and_enforced(api: httpx.Client) -> None:
         try:
             error = error_of(api.post("/v1/processes", json={"argv": ["sleep", "1"]}), 429)
             assert error["type"] == "JobLimitReached"
+            assert api.get("/v1/processes").status_code == 200  # reading is not starting
         finally:
             api.post(f"/v1/processes/{tty['id']}/kill", json={})
             wait_status(api, tty["id"], "exited")

@@ -22,7 +22,7 @@ import attrs
 import pytest
 
 import sandlot
-from sandlot._backends.http import HttpOptions
+from sandlot.http import HttpOptions
 
 from . import LEAK_TAG, LEAK_TAG_VAR, Target, infrastructure_env
 

@@ -152,6 +152,7 @@ async def create_process(request: Request) -> Response:
         size = TerminalSize(rows or 24, cols or 80)
         live = await service.start_terminal(argv, cwd, env, size)
         return JSONResponse(terminal_json(live), 201)
+    service.check_room()
     handle = await service.jobs().start(
         argv[0],
         list(argv[1:]),

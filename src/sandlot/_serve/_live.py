@@ -1,5 +1,5 @@
 """The WebSocket routes: a process bound to its socket (``/v1/spawn``, what the
-``sandlot+http`` backend uses), a server-held terminal (``.../terminal``, for browsers)
+Python client uses), a server-held terminal (``.../terminal``, for browsers)
 and the stdio of a managed process (``.../stdio``).
 
 Binary frames carry bytes; on ``spawn`` and ``stdio`` their first byte is the channel

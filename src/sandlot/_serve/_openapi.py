@@ -375,7 +375,7 @@ def _paths() -> dict[str, Any]:
         },
         "/v1/spawn": {
             "get": _op(
-                "WebSocket: a process bound to the socket (the sandlot+http backend's). First "
+                "WebSocket: a process bound to the socket (the Python client's). First "
                 "text frame {argv, cwd, env, tty: {rows, cols} | null, stdin}; then {type: "
                 "ready} or {type: error}, channel frames as on stdio, {type: eof, stream}, "
                 "{type: exit, exitCode, signal}; in: {type: eof | signal | resize}. Closing "

@@ -44,10 +44,9 @@ class Service:
             )
 
     def jobs(self) -> Jobs:
-        """A jobs manager under the current limits (what this server holds counts)."""
-        room = self.limits.max_concurrent_processes - self.live()
-        if room < 1:
-            self.check_room()
+        """A jobs manager under the current limits (what this server holds counts; a
+        start checks :meth:`check_room` first)."""
+        room = max(1, self.limits.max_concurrent_processes - self.live())
         return Jobs(
             self.sb,
             root=self.jobs_root,

@@ -1,4 +1,4 @@
-"""What the server and its client (the ``sandlot+http`` backend) agree on: error
+"""What the server and its Python client agree on: error
 statuses and bodies, exit statuses as JSON, the spawn WebSocket's frames.
 
 Shared by both sides, so that an error raised in the served sandbox is raised again,

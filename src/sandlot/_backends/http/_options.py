@@ -14,7 +14,7 @@ __all__ = ["TOKEN_VAR", "HttpOptions", "HttpURL", "parse_url"]
 
 #: The token, when neither the options nor the URL give one.
 TOKEN_VAR = "SANDLOT_TOKEN"
-SYNTAX = "sandlot+http://HOST:PORT[?token=TOKEN] (or sandlot+https://)"
+SYNTAX = "sandlot+http://HOST:PORT"
 
 
 @attrs.frozen
@@ -49,7 +49,10 @@ def parse_url(url: str) -> HttpURL:
     except ValueError:
         port = None
     if not sep or not parts.hostname or parts.username or parts.fragment or port is None:
-        raise InvalidSandboxURL(f"malformed sandbox URL {_hidden(url)!r}: expected {SYNTAX}")
+        raise InvalidSandboxURL(
+            f"malformed sandbox URL {_hidden(url)!r}: expected {SYNTAX}[?token=TOKEN] "
+            "(or sandlot+https://)"
+        )
     query = urllib.parse.parse_qs(parts.query)
     unknown = sorted(set(query) - {"token"})
     if unknown:

@@ -1,0 +1,182 @@
+"""``sandlot serve`` under load, against the library used directly.
+
+    python bench/server.py [--runs 50] [--size-mib 256] [--loop asyncio|trio]
+
+Starts ``sandlot serve local`` on 127.0.0.1 (a token, its own $HOME) and measures:
+
+- latency of ``POST /v1/run`` of ``true`` (httpx, kept-alive connection) and of
+  ``exec("true")`` through ``sandlot+http``, each against a direct local ``sb.exec``
+  (medians, interleaved: the machine is shared and noisy);
+- stdout throughput of a spawn of ``head -c SIZE /dev/zero`` through ``sandlot+http``
+  against a local spawn;
+- 200 concurrent runs, 50 concurrent SSE followers of one chatty process, 50 concurrent
+  terminals (each: open, echo a line, read it back, exit): wall time, errors, and the
+  server's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+import httpx
+
+import sandlot
+from sandlot.http import HttpOptions
+
+
+def start(workdir: str, loop: str) -> tuple[subprocess.Popen[bytes], int, str]:
+    token = secrets.token_urlsafe(16)
+    with open(f"{workdir}/token", "w") as f:
+        f.write(token)
+    env = {**os.environ, "HOME": workdir, "SANDLOT_CLI_ASYNC_BACKEND": loop}
+    log = open(f"{workdir}/serve.log", "wb")  # noqa: SIM115 - the server's lifetime
+    argv = [sys.executable, "-m", "sandlot", "serve", "local", "--listen", "127.0.0.1:0"]
+    proc = subprocess.Popen([*argv, "--token-file", f"{workdir}/token"], env=env, stderr=log)
+    for _ in range(600):
+        found = re.search(rb":(\d+)\n", open(f"{workdir}/serve.log", "rb").read())  # noqa: SIM115
+        if found:
+            return proc, int(found.group(1)), token
+        time.sleep(0.05)
+    raise SystemExit("the server did not start")
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("VmRSS")).split()[1])
+
+
+async def timed(fn: Callable[[], Awaitable[object]]) -> float:
+    t0 = time.perf_counter()
+    await fn()
+    return time.perf_counter() - t0
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        server, port, token = start(workdir, args.loop)
+        try:
+            await measure(args, server, port, token)
+        finally:
+            server.terminate()
+            server.wait()
+
+
+async def measure(
+    args: argparse.Namespace, server: subprocess.Popen[bytes], port: int, token: str
+) -> None:
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"sandlot+http://127.0.0.1:{port}"
+    opts = {"sandlot+http": HttpOptions(token=token)}
+    async with (
+        sandlot.open_sandbox("local") as local,
+        sandlot.open_sandbox(url, **opts) as remote,
+        httpx.AsyncClient(base_url=base, headers=headers, verify=False, timeout=120) as api,
+    ):
+        samples: dict[str, list[float]] = {
+            "local exec": [],
+            "POST /v1/run": [],
+            "sandlot+http exec": [],
+        }
+        for _ in range(args.runs):
+            samples["local exec"].append(await timed(lambda: local.exec("true")))
+            samples["POST /v1/run"].append(
+                await timed(lambda: api.post("/v1/run", json={"argv": ["true"]}))
+            )
+            samples["sandlot+http exec"].append(await timed(lambda: remote.exec("true")))
+        base_ms = statistics.median(samples["local exec"]) * 1000
+        for name, values in samples.items():
+            ms = statistics.median(values) * 1000
+            print(f"{name:>20}: median {ms:6.1f} ms  ({ms / base_ms:.2f}x local exec)")
+
+        size = args.size_mib << 20
+
+        async def stream(sb: sandlot.Sandbox) -> None:
+            async with sb.spawn("head", ["-c", str(size), "/dev/zero"]) as proc:
+                got = 0
+                async for chunk in proc.stdout:
+                    got += len(chunk)
+                assert got == size
+
+        t_local = await timed(lambda: stream(local))
+        t_http = await timed(lambda: stream(remote))
+        print(
+            f"stdout {args.size_mib} MiB: local {args.size_mib / t_local:7.0f} MiB/s, "
+            f"sandlot+http {args.size_mib / t_http:7.0f} MiB/s ({t_local / t_http:.2f}x)"
+        )
+
+        errors: list[str] = []
+        peak = [rss_kib(server.pid)]
+
+        async def sample_rss() -> None:
+            while True:
+                peak.append(rss_kib(server.pid))
+                await anyio.sleep(0.05)
+
+        async def one_run() -> None:
+            r = await api.post("/v1/run", json={"argv": ["echo", "hi"]})
+            if r.status_code != 200:
+                errors.append(r.text)
+
+        async def load(name: str, n: int, fn: Callable[[], Awaitable[None]]) -> None:
+            before = len(errors)
+            peak[:] = [rss_kib(server.pid)]
+            t0 = time.perf_counter()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(sample_rss)
+                async with anyio.create_task_group() as inner:
+                    for _ in range(n):
+                        inner.start_soon(fn)
+                tg.cancel_scope.cancel()
+            print(
+                f"{n} concurrent {name}: {time.perf_counter() - t0:5.2f} s, "
+                f"{len(errors) - before} errors, server peak RSS {max(peak) // 1024} MiB"
+            )
+
+        await load("runs", 200, one_run)
+
+        chatty = "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done"
+        created = (await api.post("/v1/processes", json={"argv": ["sh", "-c", chatty]})).json()
+        pid = created["id"]
+
+        async def one_follower() -> None:
+            got = 0
+            async with api.stream("GET", f"/v1/processes/{pid}/logs/follow") as r:
+                async for line in r.aiter_lines():
+                    if line.startswith("event: exit"):
+                        break
+                    got += 1
+                    await anyio.sleep(0.001)  # a slow reader
+            if not got:
+                errors.append("a follower got nothing")
+
+        await load("followers", 50, one_follower)
+        await api.delete(f"/v1/processes/{pid}")
+
+        async def one_terminal() -> None:
+            async with remote.pty("sh") as term:
+                await term.input.send(b"echo t-$((1+1)); exit\n")
+                out = await term.output.read_all()
+                if b"t-2" not in out:
+                    errors.append("a terminal lost its output")
+
+        await load("terminals", 50, one_terminal)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--loop", choices=["asyncio", "trio"], default="asyncio")
+    args = parser.parse_args()
+    anyio.run(main, args, backend=args.loop)
