@@ -86,6 +86,7 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
     try:
         from .._serve._app import create_app
         from .._serve._server import listen, serve_socket
+        from .._web import PageApp
     except ImportError as exc:
         raise MissingDependency("serve", "starlette", exc.name) from None
     try:
@@ -95,7 +96,8 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
     with sock:
         bound = sock.getsockname()
         shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        app = create_app(sb, token=token, origins=args.allow_origin, jobs_root=args.jobs_root)
+        api = create_app(sb, token=token, origins=args.allow_origin, jobs_root=args.jobs_root)
+        app = PageApp(api)  # the browser terminal at /, in front of the token guard
         sys.stderr.write(f"sandlot: serving {sb.url} on http://{shown}:{bound[1]}\n")
         sys.stderr.flush()
         await serve_socket(app, sock)
