@@ -6,6 +6,7 @@ A pure ASGI middleware, so nothing behind it runs for a refused request.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -32,12 +33,30 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _loopback_name(host: str | None) -> bool:
+    """Whether a ``Host`` header names this machine's loopback (or is absent: no browser).
+
+    A tokenless server listens on loopback only, but a page of another site whose name
+    its DNS now points at 127.0.0.1 (DNS rebinding) is same-origin with it: only the
+    name the browser put in ``Host`` tells them apart.
+    """
+    if host is None:
+        return True
+    name = urllib.parse.urlsplit(f"//{host}").hostname or ""
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return name.lower() == "localhost"
+
+
 class Guard:
     """Refuses, before the app sees it, a request without the right token (401), with
     the token in the query string of a plain HTTP route (401: URLs end up in logs and
     histories; a browser's WebSocket cannot set headers, so only WebSocket routes take
-    it there), or a WebSocket from a foreign ``Origin`` (403: cross-site WebSocket
-    hijacking). The token is compared in constant time and never logged."""
+    it there), or from a foreign ``Origin`` (403: cross-site WebSocket hijacking, and a
+    cross-site form post, which needs no preflight); without a token, one addressed to
+    another name than loopback's (403: DNS rebinding). The token is compared in constant
+    time and never logged."""
 
     def __init__(self, app: ASGIApp, token: str | None, origins: Iterable[str] = ()) -> None:
         self.app = app
@@ -71,10 +90,18 @@ class Guard:
 
     def _refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         websocket = scope["type"] == "websocket"
-        if websocket and not self._origin_ok(scope):
-            return 403, "ForbiddenOrigin", "this WebSocket's Origin is not allowed"
+        if not self._origin_ok(scope):
+            what = "WebSocket" if websocket else "request"
+            return 403, "ForbiddenOrigin", f"this {what}'s Origin is not allowed"
         if self._token is None:
-            return None
+            if _loopback_name(_header(scope, b"host")):
+                return None
+            return (
+                403,
+                "ForbiddenHost",
+                "a server without a token answers only requests addressed to a loopback "
+                "name (localhost, 127.0.0.1, [::1]): use one, or give the server a token",
+            )
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         in_query = query.get("token", [])
         supplied: str | None = None
