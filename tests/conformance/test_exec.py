@@ -46,6 +46,16 @@ async def test_env_adds_to_the_inherited_environment(sb: sandlot.Sandbox) -> Non
     assert r.stdout == b"y:has-path\n"
 
 
+async def test_exec_keeps_the_sandbox_umask(sb: sandlot.Sandbox) -> None:
+    # A launcher that makes its private files with umask 077 must not hand that mask on:
+    # files the command creates get the sandbox's usual modes, as under spawn.
+    with anyio.fail_after(30):
+        r = await sb.exec("sh", ["-c", "umask"], check=True)
+        async with sb.spawn("sh", ["-c", "umask"]) as proc:
+            spawned = await proc.stdout.read_all()
+    assert r.stdout == spawned
+
+
 async def test_no_input_means_eof(sb: sandlot.Sandbox) -> None:
     with anyio.fail_after(30):
         r = await sb.exec("cat")

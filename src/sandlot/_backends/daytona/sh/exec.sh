@@ -20,7 +20,6 @@ d="${TMPDIR:-/tmp}/sandlot.$1"
 sandlot_flags=$2 sandlot_cwd=$3 lim=$4 grace=$5 cap=$6 inl=$7 in=$8 n=$9
 shift 9
 exec 2>/dev/null
-umask 077
 rm_in=''
 case $sandlot_flags in *f*) rm_in=$in ;; esac
 # A cancellation came first (see cancel_command): run nothing.
@@ -44,11 +43,14 @@ else
 fi
 i=/dev/null
 case $sandlot_flags in
-  *i*) i="$d.i"; printf '%s' "$in" | base64 -d >"$i" || { report nosetup base64; exit 126; } ;;
+  *i*)
+    i="$d.i"
+    printf '%s' "$in" | (umask 077; base64 -d >"$i") || { report nosetup base64; exit 126; } ;;
   *f*) i=$in ;;
 esac
-# Pipes, as a local exec has: a child holding them keeps the exec going.
-mkfifo "$d.o" "$d.e" || { report nosetup mkfifo; exit 126; }
+# Pipes, as a local exec has: a child holding them keeps the exec going. The private
+# files are made private one by one: a umask set here would reach the command.
+mkfifo -m 600 "$d.o" "$d.e" || { report nosetup mkfifo; exit 126; }
 # The command (the pipeline's first element) and its watcher (the second), as in
 # spawn.sh: this shell is the command's parent, stopped by the watcher until it has read
 # the zombie's raw wait status (the signal included).
@@ -66,6 +68,7 @@ mkfifo "$d.o" "$d.e" || { report nosetup mkfifo; exit 126; }
 ) | (
   read -r p || exit
   kill -STOP $$
+  umask 077
   # A cancellation writes c, then reads p; we write p, then read c: one sees the other.
   echo "$p" >"$d.p"
   if [ -e "$d.c" ]; then kill -KILL -"$p" || kill -KILL "$p"; fi
@@ -75,8 +78,8 @@ mkfifo "$d.o" "$d.e" || { report nosetup mkfifo; exit 126; }
     dd bs=65536 <"$d.o" >"$d.O" 2>"$d.on" & ro=$!
     dd bs=65536 <"$d.e" >"$d.E" 2>"$d.en" & re=$!
   else
-    dd bs=65536 <"$d.o" 2>"$d.on" | { head -c "$cap" >"$d.O"; cat >/dev/null; } & ro=$!
-    dd bs=65536 <"$d.e" 2>"$d.en" | { head -c "$cap" >"$d.E"; cat >/dev/null; } & re=$!
+    dd bs=65536 <"$d.o" 2>"$d.on" | { head -c "$cap" >"$d.O"; exec cat >/dev/null; } & ro=$!
+    dd bs=65536 <"$d.e" 2>"$d.en" | { head -c "$cap" >"$d.E"; exec cat >/dev/null; } & re=$!
   fi
   # zombie: true once the leader is dead, its raw wait status in w.
   zombie() {

@@ -2,8 +2,8 @@
 # Daytona's spawn launcher: the shared checks and report (sandlot/_launcher/sh/checks.sh)
 # around the framing a Daytona session command needs (see _launcher.py here), run as
 #   set -- TOKEN FLAGS CWD NENV NAME=VALUE... ARGV...
-# TOKEN names the private directory. The NENV NAME=VALUE strings are the command's
-# environment, applied to the command and its lookup only. FLAGS holds letters:
+# TOKEN names the private FIFOs $d.i, $d.o, $d.e. The NENV NAME=VALUE strings are the
+# command's environment, applied to the command and its lookup only. FLAGS holds letters:
 #   c  change to CWD first
 #   p  the environment changes PATH: find setsid before it applies
 # Reports go to stdout, next to the framing's own lines (o/e output, x exit status).
@@ -14,8 +14,7 @@ sandlot_tag=sandlot sandlot_fd=1
 d="${TMPDIR:-/tmp}/sandlot.$1"
 sandlot_flags=$2 sandlot_cwd=$3 n=$4
 shift 4
-mkdir -m 700 "$d" || { report nosetup mkdir; exit 126; }
-trap 'rm -rf "$d"' EXIT
+trap 'rm -f "$d.i" "$d.o" "$d.e"' EXIT
 case $sandlot_flags in *c*) check_cwd "$sandlot_cwd" ;; esac
 S=setsid
 case $sandlot_flags in
@@ -33,18 +32,19 @@ else
     check_command "$1"
   ) || exit
 fi
-mkfifo "$d/i" "$d/o" "$d/e" || { report nosetup mkfifo; exit 126; }
+# Private by their mode (no directory: one exec fewer before ready).
+mkfifo -m 600 "$d.i" "$d.o" "$d.e" || { report nosetup mkfifo; exit 126; }
 enc() {
   while c=$(dd bs=65536 count=1 2>/dev/null | base64 -w 4000) && [ -n "$c" ]; do
     for l in $c; do printf '%s%s\n' "$1" "$l"; done
   done
 }
-enc o <"$d/o" & eo=$!
-enc e <"$d/e" >&2 & ee=$!
+enc o <"$d.o" & eo=$!
+enc e <"$d.e" >&2 & ee=$!
 exec 3<&0
 { while IFS= read -r l; do
     case $l in I*) printf '%s' "${l#I}" | base64 -d ;; Z*) break ;; esac
-  done; } <&3 >"$d/i" 2>/dev/null & ip=$!
+  done; } <&3 >"$d.i" 2>/dev/null & ip=$!
 exec 3<&-
 # The command (the pipeline's first element) and its watcher (the second). Neither is a
 # background job: dash and busybox sh start those with SIGINT and SIGQUIT ignored, for
@@ -54,7 +54,7 @@ exec 3<&-
 (
   read -r s </proc/self/stat
   echo "${s%% *}"
-  exec <"$d/i" >"$d/o" 2>"$d/e"
+  exec <"$d.i" >"$d.o" 2>"$d.e"
   s=''
   while [ "${s%% *}" != T ] && read -r s <"/proc/$$/stat"; do s=${s##*) }; done
   i=$n
@@ -73,10 +73,10 @@ exec 3<&-
     if [ "$3" = "$p" ] || [ "$1" = Z ]; then break; fi
     sleep 0.001
   done
-  # Every FIFO is open now (the command got past its redirections): remove them off the
-  # critical path.
-  rm -rf "$d" >/dev/null 2>&1 & rp=$!
   report ok "$p"
+  # Every FIFO is open now (the command got past its redirections): remove them, after
+  # the report (off the critical path).
+  rm -f "$d.i" "$d.o" "$d.e" >/dev/null 2>&1 & rp=$!
   t=0.002
   while :; do
     if ! read -r s <"/proc/$p/stat"; then w='?'; break; fi
