@@ -67,7 +67,7 @@ class WebSocket:
             if self._pending or self.closed:
                 continue
             try:
-                data = await self._stream.read(1 << 18)
+                data = await self._stream.read(1 << 20)
             except (OSError, httpx.TransportError, anyio.BrokenResourceError) as exc:
                 raise ConnectionLost(f"lost the sandlot server's WebSocket: {exc}") from None
             if not data:
