@@ -4,6 +4,7 @@ peer is busy, and bounded (a peer that does not take frames holds the producer b
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 
 from sandlot._serve import _live
 
@@ -14,6 +15,7 @@ class _Source:
     def __init__(self, chunks: list[bytes]) -> None:
         self.chunks = chunks
         self.read = 0
+        self.past_a_frame = anyio.Event()  # set once more than one frame's worth was read
 
     async def receive(self, max_bytes: int) -> bytes:
         await anyio.lowlevel.checkpoint()
@@ -22,6 +24,8 @@ class _Source:
         chunk = self.chunks.pop(0)
         assert len(chunk) <= max_bytes
         self.read += len(chunk)
+        if self.read > _live._OUT_FRAME_BYTES:
+            self.past_a_frame.set()
         return chunk
 
 
@@ -40,10 +44,9 @@ async def test_pump_coalesces_while_the_peer_is_busy_and_stays_bounded() -> None
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tg:
             tg.start_soon(_live._pump, source, 1, send)
-            while source.read < _live._OUT_FRAME_BYTES + len(chunk):
-                await anyio.sleep(0)
-            for _ in range(50):
-                await anyio.sleep(0)
+            await source.past_a_frame.wait()
+            for _ in range(50):  # room for the reader to overshoot, were it not bounded
+                await anyio.lowlevel.checkpoint()
             # held back: one frame in flight, at most one frame's worth gathered
             assert source.read == len(frames[0]) - 1 + _live._OUT_FRAME_BYTES
             release.set()

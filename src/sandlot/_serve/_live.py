@@ -219,7 +219,7 @@ async def _pump(stream: Any, channel: int, send: Callable[[bytes], Awaitable[Non
     frame is being sent, and what it gathers meanwhile (up to ``_OUT_FRAME_BYTES``) goes
     out as the next frame: a busy peer gets fewer, larger frames (the CPU is per frame,
     on both ends), and past that bound the process is held back as by a pipe."""
-    pending = bytearray()
+    pending = bytearray([channel])  # the next frame, channel byte first
     ended = False
     readable = anyio.Event()  # set when ``pending`` has bytes, or the stream ended
     writable = anyio.Event()  # set when ``pending`` was taken
@@ -228,10 +228,10 @@ async def _pump(stream: Any, channel: int, send: Callable[[bytes], Awaitable[Non
         nonlocal ended, writable
         try:
             while True:
-                while len(pending) >= _OUT_FRAME_BYTES:
+                while len(pending) > _OUT_FRAME_BYTES:
                     await writable.wait()
                     writable = anyio.Event()
-                pending.extend(await stream.receive(_OUT_FRAME_BYTES - len(pending)))
+                pending.extend(await stream.receive(_OUT_FRAME_BYTES + 1 - len(pending)))
                 readable.set()
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
@@ -245,12 +245,12 @@ async def _pump(stream: Any, channel: int, send: Callable[[bytes], Awaitable[Non
         while True:
             await readable.wait()
             readable = anyio.Event()
-            if pending:
-                frame = bytes([channel]) + pending
-                pending.clear()
+            if len(pending) > 1:
+                frame = bytes(pending)
+                del pending[1:]
                 writable.set()
                 await send(frame)
-            if ended and not pending:
+            if ended and len(pending) == 1:
                 break
 
 

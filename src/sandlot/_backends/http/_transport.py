@@ -205,8 +205,13 @@ class HttpProcess(RawProcess):
         await self._pull(lambda: bool(buffer) or self._ended[channel])
         if not buffer:
             raise anyio.EndOfStream
-        data = bytes(buffer[:max_bytes])
-        del buffer[:max_bytes]
+        if len(buffer) <= max_bytes:
+            data = bytes(buffer)
+            buffer.clear()
+        else:
+            with memoryview(buffer) as view:
+                data = view[:max_bytes].tobytes()  # one copy, not two
+            del buffer[:max_bytes]
         self._taken()
         return data
 

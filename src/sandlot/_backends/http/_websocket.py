@@ -96,7 +96,8 @@ class WebSocket:
             if isinstance(event, TextMessage):
                 self._pending.append("".join(str(p) for p in self._parts))
             else:
-                self._pending.append(b"".join(bytes(p) for p in self._parts))  # type: ignore[arg-type]
+                # one copy: wsproto's parts are bytearrays, which join takes as they are
+                self._pending.append(b"".join(self._parts))  # type: ignore[arg-type]
             self._parts = []
 
     async def _on_event(self, event: Any) -> None:
