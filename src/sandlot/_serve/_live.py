@@ -9,6 +9,7 @@ Binary frames carry bytes; on ``spawn`` and ``stdio`` their first byte is the ch
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -31,6 +32,10 @@ __all__ = ["spawn_socket", "stdio_socket", "terminal_socket"]
 _QUEUED_FRAMES = 64
 #: the largest stdin frame on the spawn socket (Hypercorn's limit on a message: 16 MiB)
 _SPAWN_FRAME_BYTES = 1 << 20
+#: the most output read at once for one frame: whatever the process wrote while the
+#: previous frame was being sent goes out as one frame (fewer frames, less per-frame CPU
+#: on both ends), and no more than this is held in the server
+_OUT_FRAME_BYTES = 1 << 20
 
 
 def _service(ws: WebSocket) -> Service:
@@ -165,11 +170,7 @@ async def _serve_spawn(ws: WebSocket, sock: _Socket, service: Service, raw: RawP
     send_in, receive_in = anyio.create_memory_object_stream[bytes | None](_QUEUED_FRAMES)
 
     async def pump(stream: Any, channel: int, name: str) -> None:
-        try:
-            async for chunk in stream:
-                await sock.send_bytes(bytes([channel]) + chunk)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, SandlotError):
-            pass
+        await _pump(stream, channel, sock.send_bytes)
         await sock.send_json({"type": "eof", "stream": name})
 
     async def watch_exit() -> None:
@@ -211,6 +212,46 @@ async def _serve_spawn(ws: WebSocket, sock: _Socket, service: Service, raw: RawP
         except (WebSocketDisconnect, SandlotError, RuntimeError):
             pass
         tg.cancel_scope.cancel()
+
+
+async def _pump(stream: Any, channel: int, send: Callable[[bytes], Awaitable[None]]) -> None:
+    """Send ``stream`` as frames that start with ``channel``. Reading goes on while a
+    frame is being sent, and what it gathers meanwhile (up to ``_OUT_FRAME_BYTES``) goes
+    out as the next frame: a busy peer gets fewer, larger frames (the CPU is per frame,
+    on both ends), and past that bound the process is held back as by a pipe."""
+    pending = bytearray([channel])  # the next frame, channel byte first
+    ended = False
+    readable = anyio.Event()  # set when ``pending`` has bytes, or the stream ended
+    writable = anyio.Event()  # set when ``pending`` was taken
+
+    async def read() -> None:
+        nonlocal ended, writable
+        try:
+            while True:
+                while len(pending) > _OUT_FRAME_BYTES:
+                    await writable.wait()
+                    writable = anyio.Event()
+                pending.extend(await stream.receive(_OUT_FRAME_BYTES + 1 - len(pending)))
+                readable.set()
+        except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
+        except SandlotError:
+            pass
+        ended = True
+        readable.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read)
+        while True:
+            await readable.wait()
+            readable = anyio.Event()
+            if len(pending) > 1:
+                frame = bytes(pending)
+                del pending[1:]
+                writable.set()
+                await send(frame)
+            if ended and len(pending) == 1:
+                break
 
 
 async def _control(message: dict[str, Any], raw: RawProcess, send_in: Any) -> None:

@@ -138,7 +138,7 @@ class HttpProcess(RawProcess):
         if isinstance(message, bytes):
             channel = message[0] if message else -1
             if channel in self._buffers and channel not in self._dropped:
-                self._buffers[channel] += message[1:]
+                self._buffers[channel] += memoryview(message)[1:]
             return
         data = json.loads(message)
         kind = data.get("type")
@@ -163,6 +163,13 @@ class HttpProcess(RawProcess):
                 # than buffer without bound.
                 await self._drained.wait()
                 continue
+            if not self._lock.locked():
+                # What the last read of the socket brought is filed without a round
+                # through the lock (a checkpoint per message is most of the CPU per frame).
+                message = self._ws.receive_nowait()
+                if message is not None:
+                    self._dispatch(message)
+                    continue
             async with self._lock:
                 if done():
                     return
@@ -198,8 +205,13 @@ class HttpProcess(RawProcess):
         await self._pull(lambda: bool(buffer) or self._ended[channel])
         if not buffer:
             raise anyio.EndOfStream
-        data = bytes(buffer[:max_bytes])
-        del buffer[:max_bytes]
+        if len(buffer) <= max_bytes:
+            data = bytes(buffer)
+            buffer.clear()
+        else:
+            with memoryview(buffer) as view:
+                data = view[:max_bytes].tobytes()  # one copy, not two
+            del buffer[:max_bytes]
         self._taken()
         return data
 

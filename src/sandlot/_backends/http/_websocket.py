@@ -47,6 +47,7 @@ class WebSocket:
         self._conn = Connection(ConnectionType.CLIENT)
         self._parts: list[bytes | str] = []
         self._pending: list[bytes | str] = []
+        self._deferred: Any = None  # an event receive_nowait() met and left to receive()
         self._write_lock = anyio.Lock()
         self.closed = False
 
@@ -57,12 +58,16 @@ class WebSocket:
                 return self._pending.pop(0)
             if self.closed:
                 return None
+            if self._deferred is not None:
+                event, self._deferred = self._deferred, None
+                await self._on_event(event)
+                continue
             for event in self._conn.events():
                 await self._on_event(event)
             if self._pending or self.closed:
                 continue
             try:
-                data = await self._stream.read(1 << 18)
+                data = await self._stream.read(1 << 20)
             except (OSError, httpx.TransportError, anyio.BrokenResourceError) as exc:
                 raise ConnectionLost(f"lost the sandlot server's WebSocket: {exc}") from None
             if not data:
@@ -73,15 +78,31 @@ class WebSocket:
             except RemoteProtocolError as exc:
                 raise ConnectionLost(f"bad WebSocket data from the sandlot server: {exc}") from None
 
+    def receive_nowait(self) -> bytes | str | None:
+        """A message already received and parsed, if any (no I/O, no checkpoint): what
+        one read of the socket brought is taken without a round through the lock."""
+        if not self._pending and self._deferred is None and not self.closed:
+            for event in self._conn.events():
+                if not isinstance(event, Message):
+                    # a ping or a close needs a write: left to receive()
+                    self._deferred = event
+                    break
+                self._take(event)
+        return self._pending.pop(0) if self._pending else None
+
+    def _take(self, event: Message[Any]) -> None:
+        self._parts.append(event.data)
+        if event.message_finished:
+            if isinstance(event, TextMessage):
+                self._pending.append("".join(str(p) for p in self._parts))
+            else:
+                # one copy: wsproto's parts are bytearrays, which join takes as they are
+                self._pending.append(b"".join(self._parts))  # type: ignore[arg-type]
+            self._parts = []
+
     async def _on_event(self, event: Any) -> None:
         if isinstance(event, Message):
-            self._parts.append(event.data)
-            if event.message_finished:
-                if isinstance(event, TextMessage):
-                    self._pending.append("".join(str(p) for p in self._parts))
-                else:
-                    self._pending.append(b"".join(bytes(p) for p in self._parts))  # type: ignore[arg-type]
-                self._parts = []
+            self._take(event)
         elif isinstance(event, Ping):
             await self._write(self._conn.send(event.response()))
         elif isinstance(event, CloseConnection):
