@@ -35,3 +35,28 @@ check_command() {
     *) command -v -- "$1" >/dev/null 2>&1 || { report nocmd ''; exit 127; } ;;
   esac
 }
+
+# check_env_command N NAME=VALUE... CMD ...: check_command CMD as the command's environment
+# (the N assignments) finds it; the assignments are exported in a subshell, only when
+# there are some (forks cost milliseconds).
+check_env_command() {
+  if [ "$1" -eq 0 ]; then check_command "$2"; return; fi
+  (
+    i=$1
+    shift
+    # export NAME=VALUE (the name is in the string)
+    # shellcheck disable=SC2163
+    while [ "$i" -gt 0 ]; do export "$1"; shift; i=$((i - 1)); done
+    check_command "$1"
+  ) || exit
+}
+
+# choose_setsid: sets S, the setsid to run: its full path when the command's environment
+# changes PATH (flag p in sandlot_flags), else the name.
+# shellcheck disable=SC2034  # the including script runs "$S"
+choose_setsid() {
+  S=setsid
+  case $sandlot_flags in
+    *p*) S=$(command -v setsid) || { report nosetup setsid; exit 126; } ;;
+  esac
+}

@@ -26,21 +26,8 @@ case $sandlot_flags in *f*) rm_in=$in ;; esac
 if [ -e "$d.c" ]; then rm -f "$d.c" "$rm_in"; exit 0; fi
 trap 'rm -f "$d.o" "$d.e" "$d.O" "$d.E" "$d.on" "$d.en" "$d.p" "$d.i" "$d.c" "$rm_in"' EXIT
 case $sandlot_flags in *c*) check_cwd "$sandlot_cwd" ;; esac
-S=setsid
-case $sandlot_flags in
-  *p*) S=$(command -v setsid) || { report nosetup setsid; exit 126; } ;;
-esac
-if [ "$n" -eq 0 ]; then
-  check_command "$1"
-else
-  (
-    i=$n
-    # export NAME=VALUE (the name is in the string)
-    # shellcheck disable=SC2163
-    while [ "$i" -gt 0 ]; do export "$1"; shift; i=$((i - 1)); done
-    check_command "$1"
-  ) || exit
-fi
+choose_setsid
+check_env_command "$n" "$@"
 i=/dev/null
 case $sandlot_flags in
   *i*)

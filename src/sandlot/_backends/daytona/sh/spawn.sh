@@ -16,22 +16,8 @@ sandlot_flags=$2 sandlot_cwd=$3 n=$4
 shift 4
 trap 'rm -f "$d.i" "$d.o" "$d.e"' EXIT
 case $sandlot_flags in *c*) check_cwd "$sandlot_cwd" ;; esac
-S=setsid
-case $sandlot_flags in
-  *p*) S=$(command -v setsid) || { report nosetup setsid; exit 126; } ;;
-esac
-if [ "$n" -eq 0 ]; then
-  check_command "$1"
-else
-  # Forks cost milliseconds: the lookup has a subshell only when the env changes it.
-  (
-    i=$n
-    # export NAME=VALUE (the name is in the string)
-    # shellcheck disable=SC2163
-    while [ "$i" -gt 0 ]; do export "$1"; shift; i=$((i - 1)); done
-    check_command "$1"
-  ) || exit
-fi
+choose_setsid
+check_env_command "$n" "$@"
 # Private by their mode (no directory: one exec fewer before ready).
 mkfifo -m 600 "$d.i" "$d.o" "$d.e" || { report nosetup mkfifo; exit 126; }
 enc() {
