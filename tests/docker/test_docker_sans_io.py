@@ -41,6 +41,21 @@ def test_a_frame_payload_is_passed_on_before_the_frame_ends() -> None:
     assert d.feed(data[10:]) == [(STDOUT, b"cdef")]
 
 
+def test_the_frames_of_one_read_come_as_one_piece_per_stream() -> None:
+    # One piece per stream and read, not one per frame: the Engine frames every write of
+    # the process (4 KiB for busybox's head), and each piece costs the reader a hand-off.
+    d = Demuxer()
+    outs = [bytes([i]) * 4096 for i in range(5)]
+    data = b"".join(frame(STDOUT, o) for o in outs[:3]) + frame(STDERR, b"e1") + frame(STDOUT, b"")
+    data += frame(STDOUT, outs[3]) + frame(STDERR, b"e2") + frame(STDOUT, outs[4])[: 8 + 100]
+    assert d.feed(data) == [(STDOUT, b"".join(outs[:4]) + outs[4][:100]), (STDERR, b"e1e2")]
+    # The rest of the frame cut short, then a whole frame of each stream, stderr first.
+    rest = frame(STDOUT, outs[4])[8 + 100 :] + frame(STDERR, b"e3") + frame(STDOUT, b"o")
+    assert d.feed(rest) == [(STDOUT, outs[4][100:] + b"o"), (STDERR, b"e3")]
+    assert d.feed(frame(STDERR, b"")) == []
+    d.end()
+
+
 def test_bad_frames_are_errors() -> None:
     with pytest.raises(FrameError, match="unknown stream 9"):
         Demuxer().feed(b"\x09\x00\x00\x00\x00\x00\x00\x01x")

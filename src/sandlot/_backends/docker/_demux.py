@@ -1,5 +1,5 @@
 """The Engine's multiplexed exec stream, parsed without any I/O: bytes in (any split),
-``(stream, payload)`` events out.
+``(stream, payload)`` pieces out, one per stream and call.
 
 Without a tty, each write of the process comes in frames with an 8-byte header: the
 stream (1 stdout, 2 stderr; 0 stdin, never sent), three zero bytes, the payload's length
@@ -28,17 +28,20 @@ class Demuxer:
         self._left = 0  # payload bytes of the current frame still to come
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        """Add bytes; return the payload pieces now known, in order (a frame's payload
-        may come in several pieces: nothing is held back waiting for its end; empty
-        frames give nothing)."""
-        out: list[tuple[int, bytes]] = []
+        """Add bytes; return the payload now known, one piece per stream (in the order
+        the streams first came; the order between them is not kept, as the Engine keeps
+        none). A frame's payload may be cut between calls: nothing is held back waiting
+        for its end; empty frames give nothing."""
+        # Joined per stream, not one piece per frame: the Engine frames each write of
+        # the process (4 KiB at a time for some), and every piece costs the reader.
+        parts: dict[int, list[memoryview]] = {}
         view = memoryview(data)
         while view:
             if self._left:
                 take = view[: self._left]
                 self._left -= len(take)
                 view = view[len(take) :]
-                out.append((self._stream, bytes(take)))
+                parts.setdefault(self._stream, []).append(take)
                 continue
             need = _HEADER.size - len(self._buf)
             self._buf += view[:need]
@@ -50,7 +53,7 @@ class Demuxer:
             if stream not in (0, STDOUT, STDERR):
                 raise FrameError(f"unknown stream {stream} in a frame header")
             self._stream, self._left = stream, length
-        return out
+        return [(stream, b"".join(pieces)) for stream, pieces in parts.items()]
 
     def end(self) -> None:
         """The stream ended: fine only between frames."""
