@@ -28,20 +28,20 @@ class Demuxer:
         self._left = 0  # payload bytes of the current frame still to come
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        """Add bytes; return the payload now known, one piece per stream (in the order
-        the streams first came; the order between them is not kept, as the Engine keeps
-        none). A frame's payload may be cut between calls: nothing is held back waiting
-        for its end; empty frames give nothing."""
+        """Add bytes; return the payload now known, one piece per stream, stdout's first
+        (the order between the streams is not kept, as the Engine keeps none). A frame's
+        payload may be cut between calls: nothing is held back waiting for its end;
+        empty frames give nothing."""
         # Joined per stream, not one piece per frame: the Engine frames each write of
         # the process (4 KiB at a time for some), and every piece costs the reader.
-        parts: dict[int, list[memoryview]] = {}
+        parts: tuple[list[memoryview], ...] = ([], [], [])  # by stream: 0, 1, 2
         view = memoryview(data)
         while view:
             if self._left:
                 take = view[: self._left]
                 self._left -= len(take)
                 view = view[len(take) :]
-                parts.setdefault(self._stream, []).append(take)
+                parts[self._stream].append(take)
                 continue
             need = _HEADER.size - len(self._buf)
             self._buf += view[:need]
@@ -53,7 +53,7 @@ class Demuxer:
             if stream not in (0, STDOUT, STDERR):
                 raise FrameError(f"unknown stream {stream} in a frame header")
             self._stream, self._left = stream, length
-        return [(stream, b"".join(pieces)) for stream, pieces in parts.items()]
+        return [(s, b"".join(parts[s])) for s in (STDOUT, STDERR, 0) if parts[s]]
 
     def end(self) -> None:
         """The stream ended: fine only between frames."""
