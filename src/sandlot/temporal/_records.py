@@ -19,8 +19,8 @@ __all__ = ["JobProgress", "JobRequest", "JobResult"]
 class JobRequest:
     """What to run, where: the activity's input.
 
-    ``argv`` runs in the sandbox at ``sandbox`` (a URL such as ``local``,
-    ``ssh://user@host`` or ``docker://container``) as a durable job under ``jobs_root``
+    ``argv`` runs in the sandbox at ``sandbox`` (a sandbox URL or configured name, as
+    ``open_sandbox`` takes, e.g. ``local``) as a durable job under ``jobs_root``
     (default ``$HOME/.sandlot/jobs``). ``env`` values are recorded in workflow history
     like every input: pass secrets some other way (the sandbox's own environment).
     ``timeout``: seconds before the sandbox stops the job (``timed_out``), however many
