@@ -40,8 +40,11 @@ async def keys_to(term: sandlot.Terminal) -> None:
 
 async def piped_to(term: sandlot.Terminal) -> None:
     data = await anyio.to_thread.run_sync(sys.stdin.buffer.read)
-    await term.input.send(data)
-    await term.input.send(b"\x04")  # Ctrl-D: end of input, as typed on a terminal
+    try:
+        await term.input.send(data)
+        await term.input.send(b"\x04")  # Ctrl-D: end of input, as typed on a terminal
+    except sandlot.StreamBroken:
+        pass  # the program ended before reading it all (`exit` came first): its status tells
 
 
 async def resizes_to(term: sandlot.Terminal) -> None:
