@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
+
+from .._errors import RegistryError
 
 __all__ = ["COLUMNS", "LATEST", "Row", "Store", "migrations"]
 
@@ -128,3 +130,18 @@ EXPIRE = (
     "UPDATE sandboxes SET status = 'error', error = ?, updated_at = ?, lease_until = NULL, "
     "version = version + 1 WHERE status = 'creating' AND lease_until < ?"
 )
+
+
+def migrate(execute: Callable[..., Any], location: str, current: int, real: str, mark: str) -> None:
+    """Bring a store at schema version ``current`` to ``LATEST`` (inside the caller's
+    transaction and lock); ``real`` is the store's float type, ``mark`` its placeholder."""
+    if current > LATEST:
+        raise RegistryError(
+            f"sandbox records at {location} have schema version {current}, "
+            f"newer than this sandlot's ({LATEST}): upgrade sandlot"
+        )
+    steps = migrations(real)
+    for version in range(current + 1, LATEST + 1):
+        for statement in steps[version]:
+            execute(statement)
+    execute(f"UPDATE sandlot_schema SET version = {mark}", (LATEST,))

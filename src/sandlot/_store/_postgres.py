@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .._errors import MissingDependency, RegistryError
-from ._base import COLUMNS, EXPIRE, INSERT, LATEST, SELECT, Row, migrations, update_sql, where
+from ._base import COLUMNS, EXPIRE, INSERT, SELECT, Row, migrate, update_sql, where
 
 __all__ = ["PostgresStore"]
 
@@ -81,16 +81,7 @@ class PostgresStore:
             current = 0
         else:
             current = row[0]
-        if current > LATEST:
-            raise RegistryError(
-                f"sandbox records at {self.location} have schema version {current}, "
-                f"newer than this sandlot's ({LATEST}): upgrade sandlot"
-            )
-        steps = migrations("DOUBLE PRECISION")
-        for version in range(current + 1, LATEST + 1):
-            for statement in steps[version]:
-                conn.execute(statement)
-        conn.execute("UPDATE sandlot_schema SET version = %s", (LATEST,))
+        migrate(conn.execute, self.location, current, "DOUBLE PRECISION", "%s")
 
     def _run(self, work: Callable[[Any], T]) -> T:
         pool = self._open()  # first: it says which extra to install if psycopg is missing

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .._errors import RegistryError
-from ._base import COLUMNS, EXPIRE, INSERT, LATEST, SELECT, Row, migrations, update_sql, where
+from ._base import COLUMNS, EXPIRE, INSERT, SELECT, Row, migrate, update_sql, where
 
 __all__ = ["SQLiteStore"]
 
@@ -88,16 +88,7 @@ class SQLiteStore:
                 db.execute("INSERT INTO sandlot_schema VALUES (?)", (current,))
             else:
                 current = row[0]
-            if current > LATEST:
-                raise RegistryError(
-                    f"sandbox records at {self.location} have schema version {current}, "
-                    f"newer than this sandlot's ({LATEST}): upgrade sandlot"
-                )
-            steps = migrations("REAL")
-            for version in range(current + 1, LATEST + 1):
-                for statement in steps[version]:
-                    db.execute(statement)
-            db.execute("UPDATE sandlot_schema SET version = ?", (LATEST,))
+            migrate(db.execute, self.location, current, "REAL", "?")
         except BaseException:
             db.execute("ROLLBACK")
             raise
