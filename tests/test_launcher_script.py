@@ -9,8 +9,10 @@ import os
 import re
 import select
 import shutil
+import shlex
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,82 @@ def test_the_spawn_launchers_command_ends_on_sigint_and_sigquit(
     assert int(ignored.split()[1], 16) & (1 << (sig - 1)) == 0
     seen += err if backend == "docker" else out
     assert re.findall(rb"x[: ](\d+)\n", seen) == [str(int(sig)).encode()]
+
+
+def test_the_daytona_exec_launcher_ends_when_its_command_never_opens_the_pipes(
+    shell: list[str], tmp_path: Path
+) -> None:
+    # The command side dies before it opens the output FIFOs (here its input file is gone,
+    # as when a cancellation removed the uploaded input; or it is killed by one): the
+    # launcher must still end, and leave nothing behind.
+    from sandlot._backends.daytona._oneshot import exec_command
+    from sandlot._transport import LaunchSpec
+
+    spec = LaunchSpec(("echo", "ran"), None, {}, pty=None, stdin=True)
+    command = exec_command(
+        f"t{os.getpid()}",
+        spec,
+        timeout=None,
+        grace=0.2,
+        cap=None,
+        stdin=("f", str(tmp_path / "gone")),
+    )
+    words = shlex.split(command)
+    assert words[:3] == ["exec", "sh", "-c"]
+    run = subprocess.Popen(
+        [*shell, "-c", *words[3:]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        start_new_session=True,
+    )
+    try:
+        out, _ = run.communicate(timeout=10)
+        deadline = time.monotonic() + 5
+        while (left := live_members(run.pid)) and time.monotonic() < deadline:
+            time.sleep(0.01)  # its last act, removing its files, runs in the background
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+    assert b"ran" not in out and not re.search(rb"^x ", out, re.M)
+    assert left == []  # nothing of the launcher is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nor any of its files
+
+
+def live_members(group: int) -> list[int]:
+    """The processes of process group ``group`` that are not zombies."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) == group:
+                found.append(int(entry))
+    return found
+
+
+def test_the_daytona_exec_launcher_caps_each_stream_under_each_shell(
+    shell: list[str], tmp_path: Path
+) -> None:
+    from sandlot._backends.daytona._oneshot import _Answer, exec_command
+    from sandlot._records import ExitStatus
+    from sandlot._transport import LaunchSpec
+
+    script = "head -c 300000 /dev/zero; printf 'e%.0s' $(seq 5000) >&2; exit 3"
+    spec = LaunchSpec(("sh", "-c", script), None, {}, pty=None, stdin=False)
+    command = exec_command("tcap", spec, timeout=None, grace=0.2, cap=1000, stdin=None)
+    run = subprocess.run(
+        [*shell, "-c", *shlex.split(command)[3:]],
+        capture_output=True,
+        timeout=10,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        check=False,
+    )
+    answer = _Answer(run.stdout.decode(), spec)
+    assert answer.status == ExitStatus(code=3)
+    assert (answer.out, answer.err) == (bytes(1000), b"e" * 1000)
+    assert answer.totals == (300000, 5000)

@@ -42,9 +42,12 @@ mkfifo -m 600 "$d.o" "$d.e" || { report nosetup mkfifo; exit 126; }
 # spawn.sh: this shell is the command's parent, stopped by the watcher until it has read
 # the zombie's raw wait status (the signal included).
 (
+  # Its pid is told once the pipes are open: a command side that dies before (its input
+  # gone, or killed) tells nothing, and the watcher ends without waiting for it.
+  exec 3>&1 <"$i" >"$d.o" 2>"$d.e"
   read -r s </proc/self/stat
-  echo "${s%% *}"
-  exec <"$i" >"$d.o" 2>"$d.e"
+  echo "${s%% *}" >&3
+  exec 3>&-
   s=''
   while [ "${s%% *}" != T ] && read -r s <"/proc/$$/stat"; do s=${s##*) }; done
   i=$n
@@ -53,21 +56,30 @@ mkfifo -m 600 "$d.o" "$d.e" || { report nosetup mkfifo; exit 126; }
   while [ "$i" -gt 0 ]; do export "$1"; shift; i=$((i - 1)); done
   exec "$S" "$@"
 ) | (
-  read -r p || exit
-  kill -STOP $$
   umask 077
+  # Both FIFOs held open read-write (which never blocks) until the command side has opened
+  # its ends: no open below waits for a partner that may never come, and the readers see
+  # EOF only once the command and whatever inherited its output are gone.
+  exec 3<>"$d.o" 4<>"$d.e"
+  # The readers, children of this watcher so that it can wait for them, none holding 3 or
+  # 4 (a redirection of a { group } keeps a copy in its shell: exec closes them for good).
+  # dd reports the bytes it moved; past CAP they are read and dropped here (head reads no
+  # further).
+  if [ -z "$cap" ]; then
+    dd bs=65536 <"$d.o" >"$d.O" 2>"$d.on" 3>&- 4>&- & ro=$!
+    dd bs=65536 <"$d.e" >"$d.E" 2>"$d.en" 3>&- 4>&- & re=$!
+  else
+    dd bs=65536 <"$d.o" 2>"$d.on" 3>&- 4>&- \
+      | { exec 3>&- 4>&-; head -c "$cap" >"$d.O"; exec cat >/dev/null; } & ro=$!
+    dd bs=65536 <"$d.e" 2>"$d.en" 3>&- 4>&- \
+      | { exec 3>&- 4>&-; head -c "$cap" >"$d.E"; exec cat >/dev/null; } & re=$!
+  fi
+  read -r p || { exec 3>&- 4>&-; wait; exit; }
+  exec 3>&- 4>&-
+  kill -STOP $$
   # A cancellation writes c, then reads p; we write p, then read c: one sees the other.
   echo "$p" >"$d.p"
   if [ -e "$d.c" ]; then kill -KILL -"$p" || kill -KILL "$p"; fi
-  # The readers, children of this watcher so that it can wait for them. dd reports the
-  # bytes it moved; past CAP they are read and dropped here (head reads no further).
-  if [ -z "$cap" ]; then
-    dd bs=65536 <"$d.o" >"$d.O" 2>"$d.on" & ro=$!
-    dd bs=65536 <"$d.e" >"$d.E" 2>"$d.en" & re=$!
-  else
-    dd bs=65536 <"$d.o" 2>"$d.on" | { head -c "$cap" >"$d.O"; exec cat >/dev/null; } & ro=$!
-    dd bs=65536 <"$d.e" 2>"$d.en" | { head -c "$cap" >"$d.E"; exec cat >/dev/null; } & re=$!
-  fi
   # zombie: true once the leader is dead, its raw wait status in w.
   zombie() {
     read -r s <"/proc/$p/stat" || { w='?'; return 0; }
