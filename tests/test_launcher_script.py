@@ -8,8 +8,8 @@ import contextlib
 import os
 import re
 import select
-import shutil
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from sandlot._backends.daytona._oneshot import _Answer, exec_command
 from sandlot._launcher import Failed, Output, Parser, Ready
 from sandlot._launcher._script import load, with_args
+from sandlot._records import ExitStatus
+from sandlot._transport import LaunchSpec
 
 DAYTONA = "sandlot._backends.daytona"
 
@@ -142,8 +145,6 @@ def test_the_daytona_exec_launcher_ends_when_its_command_never_opens_the_pipes(
     # The command side dies before it opens the output FIFOs (here its input file is gone,
     # as when a cancellation removed the uploaded input; or it is killed by one): the
     # launcher must still end, and leave nothing behind.
-    from sandlot._backends.daytona._oneshot import exec_command
-    from sandlot._transport import LaunchSpec
 
     spec = LaunchSpec(("echo", "ran"), None, {}, pty=None, stdin=True)
     command = exec_command(
@@ -195,9 +196,6 @@ def live_members(group: int) -> list[int]:
 def test_the_daytona_exec_launcher_caps_each_stream_under_each_shell(
     shell: list[str], tmp_path: Path
 ) -> None:
-    from sandlot._backends.daytona._oneshot import _Answer, exec_command
-    from sandlot._records import ExitStatus
-    from sandlot._transport import LaunchSpec
 
     script = "head -c 300000 /dev/zero; printf 'e%.0s' $(seq 5000) >&2; exit 3"
     spec = LaunchSpec(("sh", "-c", script), None, {}, pty=None, stdin=False)
