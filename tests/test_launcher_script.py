@@ -196,7 +196,6 @@ def live_members(group: int) -> list[int]:
 def test_the_daytona_exec_launcher_caps_each_stream_under_each_shell(
     shell: list[str], tmp_path: Path
 ) -> None:
-
     script = "head -c 300000 /dev/zero; printf 'e%.0s' $(seq 5000) >&2; exit 3"
     spec = LaunchSpec(("sh", "-c", script), None, {}, pty=None, stdin=False)
     command = exec_command("tcap", spec, timeout=None, grace=0.2, cap=1000, stdin=None)
