@@ -8,6 +8,8 @@ Starts a private dockerd with the test image (``tests/targets/docker.py``), unle
 - ``exec true`` latency, median of ``--runs``: sandlot's ``exec``; the raw Engine API call
   sequence a client needs for it (create the exec, start it with an upgrade, read to EOF,
   inspect the exit code) on httpx; ``docker exec C true`` (the CLI, a fresh process each).
+  The three take turns, one call each per round, so a change in the machine's load falls
+  on all three alike and the ratios come from the same rounds.
 - stdout throughput, best of 3: ``head -c SIZE /dev/zero`` read to the end by sandlot,
   and by ``docker exec C head -c SIZE /dev/zero > /dev/null``.
 
@@ -40,14 +42,17 @@ import sandlot.docker
 MIB = 1 << 20
 
 
-async def median_ms(fn: Callable[[], Awaitable[Any]], runs: int) -> float:
-    await fn()  # warm up
-    samples = []
+async def median_ms(fns: dict[str, Callable[[], Awaitable[Any]]], runs: int) -> dict[str, float]:
+    """Each function's median time: they take turns, one call each per round."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        await fn()  # warm up
     for _ in range(runs):
-        t = time.perf_counter()
-        await fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples) * 1000
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            await fn()
+            samples[name].append(time.perf_counter() - t)
+    return {name: statistics.median(xs) * 1000 for name, xs in samples.items()}
 
 
 async def best_s(fn: Callable[[], Awaitable[int]], size: int, tries: int = 3) -> float:
@@ -79,39 +84,56 @@ async def raw_exec_true(client: httpx.AsyncClient, container: str) -> None:
     assert info["ExitCode"] == 0, info
 
 
-def cli_figures(host: str, container: str, size: int, runs: int) -> dict[str, float]:
+def cli_exec(host: str, container: str) -> Callable[..., object] | None:
+    """``docker exec CONTAINER ARGV...`` as a function (None without the CLI)."""
     docker = shutil.which("docker")
     if docker is None:
-        return {}
+        return None
     env = {"DOCKER_HOST": host, "PATH": "/usr/bin:/bin"}
-    cmd = [docker, "exec", container]
-    subprocess.run([*cmd, "true"], env=env, check=True)
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run([*cmd, "true"], env=env, check=True)
-        samples.append(time.perf_counter() - t)
+    return lambda *argv, **kw: subprocess.run(
+        [docker, "exec", container, *argv], env=env, check=True, **kw
+    )
+
+
+def cli_stdout(host: str, container: str, size: int) -> dict[str, float]:
+    cli = cli_exec(host, container)
+    if cli is None:
+        return {}
     best = float("inf")
     for _ in range(3):
         t = time.perf_counter()
-        subprocess.run(
-            [*cmd, "head", "-c", str(size), "/dev/zero"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        cli("head", "-c", str(size), "/dev/zero", stdout=subprocess.DEVNULL)
         best = min(best, time.perf_counter() - t)
-    return {"exec true (ms)": statistics.median(samples) * 1000, "stdout (s)": best}
+    return {"stdout (s)": best}
 
 
 async def figures(host: str, container: str, size: int, runs: int) -> dict[str, dict[str, float]]:
     opts = sandlot.docker.DockerOptions(host=host)
-    out: dict[str, dict[str, float]] = {"sandlot": {}, "raw API": {}}
-    async with sandlot.open_sandbox(f"docker://{container}", docker=opts) as sb:
+    out: dict[str, dict[str, float]] = {"sandlot": {}, "raw API": {}, "CLI": {}}
+    transport = httpx.AsyncHTTPTransport(uds=host.removeprefix("unix://"))
+    cli = cli_exec(host, container)
+    async with (
+        sandlot.open_sandbox(f"docker://{container}", docker=opts) as sb,
+        httpx.AsyncClient(transport=transport, base_url="http://docker") as client,
+    ):
 
         async def exec_true() -> None:
             r = await sb.exec("true")
             assert r.exit.code == 0
+
+        async def cli_true() -> None:
+            if cli is not None:
+                cli("true")  # blocks the loop: nothing else runs meanwhile
+
+        clients = {
+            "sandlot": exec_true,
+            "raw API": lambda: raw_exec_true(client, container),
+            "CLI": cli_true,
+        }
+        for name, ms in (await median_ms(clients, runs)).items():
+            out[name]["exec true (ms)"] = ms
+        if cli is None:
+            del out["CLI"]["exec true (ms)"]
 
         async def stream() -> int:
             n = 0
@@ -121,13 +143,7 @@ async def figures(host: str, container: str, size: int, runs: int) -> dict[str, 
                 await p.exit
             return n
 
-        out["sandlot"]["exec true (ms)"] = await median_ms(exec_true, runs)
         out["sandlot"]["stdout (s)"] = await best_s(stream, size)
-    transport = httpx.AsyncHTTPTransport(uds=host.removeprefix("unix://"))
-    async with httpx.AsyncClient(transport=transport, base_url="http://docker") as client:
-        out["raw API"]["exec true (ms)"] = await median_ms(
-            lambda: raw_exec_true(client, container), runs
-        )
     return out
 
 
@@ -173,10 +189,10 @@ def main() -> None:
     args = parser.parse_args()
     size = args.size_mib * MIB
     with engine(args.host, args.container) as (host, container):
-        cli = cli_figures(host, container, size, args.runs)
+        cli = cli_stdout(host, container, size)
         for backend in ("asyncio", "trio"):
             cols = anyio.run(figures, host, container, size, args.runs, backend=backend)
-            cols["CLI"] = cli
+            cols["CLI"].update(cli)
             print(table(f"docker backend on {backend}", cols, args.size_mib))
             print()
 

@@ -4,9 +4,12 @@
 
 Starts ``sandlot serve local`` on 127.0.0.1 (a token, its own $HOME) and measures:
 
-- latency of ``POST /v1/run`` of ``true`` (httpx, kept-alive connection) and of
-  ``exec("true")`` through ``sandlot+http``, each against a direct local ``sb.exec``
-  (medians, interleaved: the machine is shared and noisy);
+- latency of ``POST /v1/run`` of ``true`` on one kept-alive connection, through two
+  clients: a minimal HTTP/1.1 client (h11, the parser under httpx, on a bare socket: about
+  what a client in Go, Rust or curl costs) and httpx (whose own work per request is about
+  a millisecond here: see the ``GET /v1/sandbox`` rows); and of ``exec("true")`` through
+  ``sandlot+http``; each against a direct local ``sb.exec`` (medians, interleaved: the
+  machine is shared and noisy);
 - stdout throughput of a spawn of ``head -c SIZE /dev/zero`` through ``sandlot+http``
   against a local spawn;
 - 200 concurrent runs, 50 concurrent SSE followers of one chatty process, 50 concurrent
@@ -17,6 +20,7 @@ Starts ``sandlot serve local`` on 127.0.0.1 (a token, its own $HOME) and measure
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import secrets
@@ -28,6 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+import h11
 import httpx
 
 import sandlot
@@ -53,6 +58,53 @@ def start(workdir: str, loop: str) -> tuple[subprocess.Popen[bytes], int, str]:
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         return int(next(line for line in f if line.startswith("VmRSS")).split()[1])
+
+
+class KeepAlive:
+    """A minimal HTTP/1.1 client on one kept-alive connection (reconnects when the server
+    closes it: Hypercorn does after 1000 requests)."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self._port = port
+        self._headers = [("Host", f"127.0.0.1:{port}"), ("Authorization", f"Bearer {token}")]
+        self._stream: anyio.abc.SocketStream | None = None
+        self._conn = h11.Connection(h11.CLIENT)
+
+    async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self._stream is None or self._conn.our_state is not h11.IDLE:
+            await self.aclose()
+            self._stream = await anyio.connect_tcp("127.0.0.1", self._port)
+            self._conn = h11.Connection(h11.CLIENT)
+        conn, stream = self._conn, self._stream
+        headers = [*self._headers, ("Content-Length", str(len(body)))]
+        if body:
+            headers.append(("Content-Type", "application/json"))
+        await stream.send(
+            conn.send(h11.Request(method=method, target=target, headers=headers))
+            + conn.send(h11.Data(data=body))
+            + conn.send(h11.EndOfMessage())
+        )
+        status, chunks = 0, []
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(await stream.receive())
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                chunks.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                raise ConnectionError("the server closed the connection mid-response")
+        if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+            conn.start_next_cycle()
+        return status, b"".join(chunks)
+
+    async def aclose(self) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
+            self._stream = None
 
 
 async def timed(fn: Callable[[], Awaitable[object]]) -> float:
@@ -83,21 +135,42 @@ async def measure(
         sandlot.open_sandbox(url, **opts) as remote,
         httpx.AsyncClient(base_url=base, headers=headers, verify=False, timeout=120) as api,
     ):
-        samples: dict[str, list[float]] = {
-            "local exec": [],
-            "POST /v1/run": [],
-            "sandlot+http exec": [],
+        thin = KeepAlive(port, token)
+        run_body = json.dumps({"argv": ["true"]}).encode()
+
+        async def thin_run() -> None:
+            status, body = await thin.request("POST", "/v1/run", run_body)
+            assert status == 200 and json.loads(body)["exitCode"] == 0, (status, body)
+
+        async def httpx_run() -> None:
+            r = await api.post("/v1/run", json={"argv": ["true"]})
+            assert r.status_code == 200 and r.json()["exitCode"] == 0, r.text
+
+        async def thin_get() -> None:
+            assert (await thin.request("GET", "/v1/sandbox"))[0] == 200
+
+        async def httpx_get() -> None:
+            assert (await api.get("/v1/sandbox")).status_code == 200
+
+        clients: dict[str, Callable[[], Awaitable[object]]] = {
+            "local exec": lambda: local.exec("true"),
+            "POST /v1/run (h11)": thin_run,
+            "POST /v1/run (httpx)": httpx_run,
+            "sandlot+http exec": lambda: remote.exec("true"),
+            "GET /v1/sandbox (h11)": thin_get,
+            "GET /v1/sandbox (httpx)": httpx_get,
         }
+        samples: dict[str, list[float]] = {name: [] for name in clients}
+        for fn in clients.values():
+            await fn()  # warm up
         for _ in range(args.runs):
-            samples["local exec"].append(await timed(lambda: local.exec("true")))
-            samples["POST /v1/run"].append(
-                await timed(lambda: api.post("/v1/run", json={"argv": ["true"]}))
-            )
-            samples["sandlot+http exec"].append(await timed(lambda: remote.exec("true")))
+            for name, fn in clients.items():
+                samples[name].append(await timed(fn))
+        await thin.aclose()
         base_ms = statistics.median(samples["local exec"]) * 1000
         for name, values in samples.items():
             ms = statistics.median(values) * 1000
-            print(f"{name:>20}: median {ms:6.1f} ms  ({ms / base_ms:.2f}x local exec)")
+            print(f"{name:>24}: median {ms:6.2f} ms  ({ms / base_ms:.2f}x local exec)")
 
         size = args.size_mib << 20
 
