@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from targets.serve import Server
 
@@ -315,3 +317,51 @@ def start_server_(workdir: str, **kw: object) -> Server:
 
     os.makedirs(str(kw.get("home")), exist_ok=True)
     return start_server(workdir, **kw)  # type: ignore[arg-type]
+
+
+def _running(needle: str) -> list[int]:
+    """Pids of the processes whose command line holds ``needle``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if needle.encode() in f.read():
+                        pids.append(int(entry))
+            except OSError:
+                continue  # gone meanwhile
+    return pids
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_run_whose_client_goes_away_is_killed(backend: str, tmp_path: object) -> None:
+    """A client that gives up on a run (its timeout, Ctrl-C) closes the connection: the
+    command and its group are killed, not left to run until the run's timeout."""
+    workdir = str(tmp_path)
+    server = start_server_(workdir, home=f"{workdir}/home", backend=backend)
+    try:
+        started, gate, marker = (f"{workdir}/{n}" for n in ("started", "gate", "marker"))
+        script = f"touch {started}; while [ ! -e {gate} ]; do sleep 0.02; done; touch {marker}"
+        body = json.dumps({"argv": ["sh", "-c", script]}).encode()
+        head = (
+            f"POST /v1/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {server.token}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(head.encode() + body)
+            deadline = time.monotonic() + 20
+            while not os.path.exists(started):
+                assert time.monotonic() < deadline, "the run did not start"
+                time.sleep(0.02)  # a file is all the command can tell us
+            assert _running(gate)
+        deadline = time.monotonic() + 10
+        while _running(gate):
+            assert time.monotonic() < deadline, "the run outlived its client by 10 s"
+            time.sleep(0.02)  # an orphan's exit gives no event to wait on
+        open(gate, "w").close()
+        headers = {"Authorization": f"Bearer {server.token}"}
+        with httpx.Client(base_url=server.base, headers=headers) as client:
+            assert client.post("/v1/run", json={"argv": ["true"]}).json()["exitCode"] == 0
+        assert not os.path.exists(marker)
+    finally:
+        server.stop()

@@ -22,7 +22,17 @@ from .._sandbox import Sandbox
 from .._transport import send_terminal_eof
 from .._validate import check_signal, check_size
 from ._guard import Guard
-from ._http import ApiError, Body, api, error_response, query_int, read_body, read_json, too_large
+from ._http import (
+    ApiError,
+    Body,
+    api,
+    error_response,
+    query_int,
+    read_body,
+    read_json,
+    too_large,
+    unless_client_leaves,
+)
 from ._limits import Limits
 from ._live import spawn_socket, stdio_socket, terminal_socket
 from ._openapi import document
@@ -96,15 +106,20 @@ async def run(request: Request) -> Response:
     cap = body.integer("maxOutputBytes", minimum=0, maximum=lim.max_output_bytes)
     body.done()
     started = anyio.current_time()
-    result = await service.sb.exec(
-        argv[0],
-        list(argv[1:]),
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        timeout=(timeout_ms or lim.default_run_timeout_ms) / 1000,
-        max_output_bytes=lim.max_output_bytes if cap is None else cap,
+    result = await unless_client_leaves(
+        request,
+        lambda: service.sb.exec(
+            argv[0],
+            list(argv[1:]),
+            cwd=cwd,
+            env=env,
+            input=stdin,
+            timeout=(timeout_ms or lim.default_run_timeout_ms) / 1000,
+            max_output_bytes=lim.max_output_bytes if cap is None else cap,
+        ),
     )
+    if result is None:  # the client went away: the command was killed, nobody listens
+        return Response(status_code=499)
     return JSONResponse(
         {
             **exit_to_json(result.exit),

@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
@@ -15,7 +16,17 @@ from .._errors import InvalidArgument, SandlotError
 from .._validate import check_argv, check_cwd, check_env
 from ._wire import b64decode, error_body, error_of, status_for
 
-__all__ = ["ApiError", "Body", "api", "error_response", "read_body", "read_json"]
+__all__ = [
+    "ApiError",
+    "Body",
+    "api",
+    "error_response",
+    "read_body",
+    "read_json",
+    "unless_client_leaves",
+]
+
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -51,6 +62,30 @@ def api(
             return error_response(exc)
 
     return endpoint
+
+
+async def unless_client_leaves(request: Request, call: Callable[[], Awaitable[T]]) -> T | None:
+    """``call()``, cancelled if the client goes away first (None then): a request's work
+    ends with its client, as a cancelled ``exec`` leaves nothing running. Only once the
+    body has been read: all that can come then is the disconnect."""
+    results: list[T] = []
+    errors: list[Exception] = []
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        tg.cancel_scope.cancel()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
+        try:
+            results.append(await call())
+        except Exception as exc:  # raised below, not wrapped in the task group's group
+            errors.append(exc)
+        tg.cancel_scope.cancel()
+    if errors:
+        raise errors[0]
+    return results[0] if results else None
 
 
 async def read_body(request: Request, limit: int, name: str = "maxRequestBytes") -> bytes:

@@ -231,7 +231,7 @@ def _paths() -> dict[str, Any]:
         },
         "/v1/run": {
             "post": _op(
-                "run a command to completion",
+                "run a command to completion (closing the connection first kills it)",
                 ("200", {"description": "its result", **_json(_ref("RunResult"))}),
                 body=_json(_ref("RunRequest")),
                 errors=("400", "401", "413", "422", "501", "502"),
