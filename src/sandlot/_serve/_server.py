@@ -42,6 +42,10 @@ def listen(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if kind == socket.SOCK_STREAM and family in (socket.AF_INET, socket.AF_INET6):
+        # Accepted sockets inherit it: Hypercorn sets it on the sockets it binds, not on
+        # one handed to it (fd://), and a response is written in pieces.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind(address)
         sock.listen(1024)
