@@ -365,3 +365,43 @@ def test_a_run_whose_client_goes_away_is_killed(backend: str, tmp_path: object) 
         assert not os.path.exists(marker)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_sigterm_stops_the_server_cleanly(backend: str, tmp_path: object) -> None:
+    """``kill -TERM`` (a service manager's stop) with a follow still open: the server
+    stops within its grace, exits 128+15, and says nothing but its first line (no
+    traceback); the follower sees the connection end."""
+    workdir = str(tmp_path)
+    server = start_server_(workdir, home=f"{workdir}/home", backend=backend)
+    gate = f"{workdir}/gate"
+    try:
+        headers = {"Authorization": f"Bearer {server.token}"}
+        script = f"echo x; while [ ! -e {gate} ]; do sleep 0.02; done"
+        with httpx.Client(base_url=server.base, headers=headers) as client:
+            assert client.post("/v1/run", json={"argv": ["true"]}).json()["exitCode"] == 0
+            pid = client.post("/v1/processes", json={"argv": ["sh", "-c", script]}).json()["id"]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as follower:
+            follower.sendall(
+                f"GET /v1/processes/{pid}/logs/follow HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: Bearer {server.token}\r\n\r\n".encode()
+            )
+            got = b""
+            while b"event: output" not in got:
+                chunk = follower.recv(4096)
+                assert chunk, got
+                got += chunk
+            server.proc.send_signal(signal.SIGTERM)
+            assert server.proc.wait(20) == 128 + signal.SIGTERM
+            while follower.recv(4096):
+                pass  # the server's end of the follow: the connection closes
+        with open(server.log, encoding="utf-8") as f:
+            said = f.read()
+        assert said == f"sandlot: serving local on http://127.0.0.1:{server.port}\n"
+    finally:
+        server.stop()
+        open(gate, "w").close()  # the job outlives its server, by design: end it
+    deadline = time.monotonic() + 10
+    while _running(gate):
+        assert time.monotonic() < deadline, "the job did not end"
+        time.sleep(0.02)  # an orphan's exit gives no event to wait on

@@ -132,8 +132,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    """Run the command; SIGINT, SIGTERM and SIGHUP cancel it (and so clean it up)."""
+    """Run the command; SIGINT, SIGTERM and SIGHUP cancel it (and so clean it up).
+
+    ``serve`` stops gracefully instead (``args.stop``: it stops taking connections and
+    lets the open ones finish within its grace); a second signal cancels it."""
     caught: list[int] = []
+    graceful = args.run == "serve"
+    args.stop = anyio.Event()
 
     async def run_command() -> int:
         if args.run == "sandboxes":
@@ -160,6 +165,9 @@ async def _run(args: argparse.Namespace) -> int:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as sigs:
                 async for signum in sigs:
                     caught.append(int(signum))
+                    if graceful and not args.stop.is_set():
+                        args.stop.set()
+                        continue
                     tg.cancel_scope.cancel()
                     return
 

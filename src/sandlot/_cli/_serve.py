@@ -100,5 +100,5 @@ async def run(sb: Sandbox, args: argparse.Namespace) -> int:
         app = PageApp(api)  # the browser terminal at /, in front of the token guard
         sys.stderr.write(f"sandlot: serving {sb.url} on http://{shown}:{bound[1]}\n")
         sys.stderr.flush()
-        await serve_socket(app, sock)
+        await serve_socket(app, sock, shutdown=args.stop.wait)
     return 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -63,7 +65,10 @@ async def serve_socket(
     from hypercorn.config import Config
 
     config = Config()
-    config.bind = [f"fd://{sock.fileno()}"]
+    # A copy of the descriptor: Hypercorn wraps it in a socket of its own and closes that
+    # when it stops; the caller still closes ``sock`` (closing one descriptor twice would
+    # fail, or close whatever file took its number meanwhile).
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]
     config.accesslog = None  # a token in a WebSocket URL must not reach a log
     config.errorlog = logger
     config.graceful_timeout = 1.0
@@ -74,6 +79,35 @@ async def serve_socket(
 
         await hypercorn.trio.serve(app, config, shutdown_trigger=trigger, mode="asgi")
     else:
+        import asyncio
+
         import hypercorn.asyncio
 
-        await hypercorn.asyncio.serve(app, config, shutdown_trigger=trigger, mode="asgi")
+        _quiet_cancelled_connections(asyncio.get_running_loop())
+        # In a task of its own: on Python 3.11, the asyncio.TaskGroup Hypercorn stops with
+        # leaves a cancellation request on the task that runs it.
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(
+                functools.partial(
+                    hypercorn.asyncio.serve, app, config, shutdown_trigger=trigger, mode="asgi"
+                )
+            )
+
+
+def _quiet_cancelled_connections(loop: Any) -> None:
+    """Past the grace of a stop, Hypercorn cancels the connections still open (a follow,
+    a terminal); asyncio's stream server (before Python 3.12) then reports each one's
+    cancellation as an error from a callback. It is the stop working: not an error."""
+    import asyncio
+
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            logger.debug("a connection was cancelled at the stop: %s", context.get("message"))
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
