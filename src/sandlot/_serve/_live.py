@@ -219,19 +219,23 @@ async def _pump(stream: Any, channel: int, send: Callable[[bytes], Awaitable[Non
     frame is being sent, and what it gathers meanwhile (up to ``_OUT_FRAME_BYTES``) goes
     out as the next frame: a busy peer gets fewer, larger frames (the CPU is per frame,
     on both ends), and past that bound the process is held back as by a pipe."""
-    pending = bytearray([channel])  # the next frame, channel byte first
+    head = bytes([channel])
+    pending: list[bytes] = []  # the next frame's data, as read (joined once, when sent)
+    size = 0
     ended = False
     readable = anyio.Event()  # set when ``pending`` has bytes, or the stream ended
     writable = anyio.Event()  # set when ``pending`` was taken
 
     async def read() -> None:
-        nonlocal ended, writable
+        nonlocal ended, writable, size
         try:
             while True:
-                while len(pending) > _OUT_FRAME_BYTES:
+                while size >= _OUT_FRAME_BYTES:
                     await writable.wait()
                     writable = anyio.Event()
-                pending.extend(await stream.receive(_OUT_FRAME_BYTES + 1 - len(pending)))
+                data = await stream.receive(_OUT_FRAME_BYTES - size)
+                pending.append(data)
+                size += len(data)
                 readable.set()
         except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
             pass
@@ -245,12 +249,13 @@ async def _pump(stream: Any, channel: int, send: Callable[[bytes], Awaitable[Non
         while True:
             await readable.wait()
             readable = anyio.Event()
-            if len(pending) > 1:
-                frame = bytes(pending)
-                del pending[1:]
+            if pending:
+                frame = b"".join([head, *pending])
+                pending.clear()
+                size = 0
                 writable.set()
                 await send(frame)
-            if ended and len(pending) == 1:
+            if ended and not pending:
                 break
 
 

@@ -8,7 +8,6 @@ stays bounded and a slow reader slows the process.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import signal as _signal
@@ -16,6 +15,7 @@ import signal as _signal
 import anyio
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
+from ..._chunks import Chunks
 from ..._errors import ConnectionLost, LaunchError, SandboxNotFound, SandlotError
 from ..._launcher import Failed, Output, Parser, Ready, kill_group, launch_error
 from ..._process import CLOSE_WAIT
@@ -43,45 +43,6 @@ _MAX_PREAMBLE = 64 * 1024
 HOLD_CHECK = 0.05
 #: Prints the state letter of process $0 (nothing if it is gone).
 _PROCESS_STATE = 'read -r s </proc/"$0"/stat 2>/dev/null || exit 0; s=${s##*) }; echo "${s%% *}"'
-
-
-class _Buffer:
-    """One stream's output: the chunks as they came (no copy unless a read splits one)."""
-
-    def __init__(self) -> None:
-        self.chunks: collections.deque[bytes] = collections.deque()
-        self.size = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-    def append(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.size += len(data)
-
-    def take(self, max_bytes: int) -> bytes:
-        chunks = self.chunks
-        first = chunks.popleft()
-        if len(first) > max_bytes:
-            chunks.appendleft(first[max_bytes:])
-            first = first[:max_bytes]
-        elif chunks and len(first) < max_bytes:
-            parts = [first]
-            room = max_bytes - len(first)
-            while chunks and room > 0:
-                c = chunks.popleft()
-                if len(c) > room:
-                    chunks.appendleft(c[room:])
-                    c = c[:room]
-                parts.append(c)
-                room -= len(c)
-            first = b"".join(parts)
-        self.size -= len(first)
-        return first
-
-    def clear(self) -> None:
-        self.chunks.clear()
-        self.size = 0
 
 
 class _Output(ByteReceiveStream):
@@ -140,7 +101,7 @@ class DockerProcess(RawProcess):
         self._report = Parser(nonce=tag.removeprefix("sandlot-"), max_preamble=_MAX_PREAMBLE)
         self._exit_report = ExitReport(tag)
         self._leader_ended = False  # known to have ended (see _check_held)
-        self._bufs = {STDOUT: _Buffer(), STDERR: _Buffer()}
+        self._bufs = {STDOUT: Chunks(), STDERR: Chunks()}
         self._dropped: set[int] = set()
         self._eof = False
         self._error: SandlotError | None = None

@@ -13,6 +13,7 @@ import anyio
 import httpx
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
+from ..._chunks import Chunks
 from ..._errors import (
     ConnectionLost,
     HostUnreachable,
@@ -118,7 +119,7 @@ class HttpProcess(RawProcess):
     def __init__(self, ws: _websocket.WebSocket, pty: bool) -> None:
         self._ws = ws
         self._lock = anyio.Lock()
-        self._buffers = {CHANNEL_STDOUT: bytearray(), CHANNEL_STDERR: bytearray()}
+        self._buffers = {CHANNEL_STDOUT: Chunks(), CHANNEL_STDERR: Chunks()}
         self._ended = {CHANNEL_STDOUT: False, CHANNEL_STDERR: pty}
         self._dropped: set[int] = set()
         self._ready = False
@@ -138,7 +139,7 @@ class HttpProcess(RawProcess):
         if isinstance(message, bytes):
             channel = message[0] if message else -1
             if channel in self._buffers and channel not in self._dropped:
-                self._buffers[channel] += memoryview(message)[1:]
+                self._buffers[channel].append(memoryview(message)[1:])
             return
         data = json.loads(message)
         kind = data.get("type")
@@ -205,13 +206,7 @@ class HttpProcess(RawProcess):
         await self._pull(lambda: bool(buffer) or self._ended[channel])
         if not buffer:
             raise anyio.EndOfStream
-        if len(buffer) <= max_bytes:
-            data = bytes(buffer)
-            buffer.clear()
-        else:
-            with memoryview(buffer) as view:
-                data = view[:max_bytes].tobytes()  # one copy, not two
-            del buffer[:max_bytes]
+        data = buffer.take(max_bytes)
         self._taken()
         return data
 
