@@ -72,16 +72,22 @@ def one_error_line(result: subprocess.CompletedProcess[bytes]) -> str:
 
 
 #: Where the CLI runs commands: named sandboxes the ``sandbox`` fixture defines.
-SANDBOXES = ["local", "ssh_root", "ssh_user", "daytona"]
+SANDBOXES = ["local", "ssh_root", "ssh_user", "daytona", "docker"]
 
 
 @pytest.fixture(params=SANDBOXES)
 def sandbox(request: pytest.FixtureRequest, config_file: Path, cli: CLI) -> str:
-    """A SANDBOX argument: ``local``, or a configured name for the test sshd (with real
-    host-key checking) or the local Daytona stand-in (the backends' session fixtures)."""
+    """A SANDBOX argument: ``local``, a configured name for the test sshd (with real
+    host-key checking) or the local Daytona stand-in, or the URL of the test container
+    with ``$DOCKER_HOST`` naming its Engine, as the docker CLI's users have it (the
+    backends' session fixtures)."""
     name = str(request.param)
     if name == "local":
         return name
+    if name == "docker":
+        dockerd = request.getfixturevalue("dockerd")
+        cli.env["DOCKER_HOST"] = dockerd.host
+        return f"docker://{dockerd.container}"
     if name == "daytona":
         import daytona_server
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -17,19 +16,21 @@ from .conftest import CLI, one_error_line, read_until, reap
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\n\Z")
 
 
-# Jobs outlive every invocation: run them locally and over ssh as a plain user.
-pytestmark = pytest.mark.parametrize("sandbox", ["local", "ssh_user"], indirect=True)
+# Jobs outlive every invocation: run them locally, over ssh as a plain user, and in a
+# Docker container.
+pytestmark = pytest.mark.parametrize("sandbox", ["local", "ssh_user", "docker"], indirect=True)
 
 
 @pytest.fixture
 def root(cli: CLI, sandbox: str) -> Iterator[str]:
-    """A jobs root every sandbox user can create (the ssh targets run on this machine).
-    Jobs a failed test left behind are removed (killed) afterwards."""
+    """A jobs root every sandbox user can create (the ssh targets run on this machine,
+    the container has its own /tmp). Jobs a failed test left behind are removed (killed)
+    afterwards."""
     path = Path("/tmp") / f"sandlot-cli-jobs-{uuid.uuid4().hex}"
     yield str(path)
-    if path.is_dir():
-        for job in os.listdir(path):
-            cli.run("jobs", "rm", sandbox, "-f", "--root", str(path), job)
+    listed = cli.run("jobs", "ls", sandbox, "--root", str(path)).stdout.decode()
+    for line in listed.splitlines()[1:]:
+        cli.run("jobs", "rm", sandbox, "-f", "--root", str(path), line.split()[0])
     shutil.rmtree(path, ignore_errors=True)
 
 
