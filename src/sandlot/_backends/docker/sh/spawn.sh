@@ -27,12 +27,15 @@ command -v setsid >/dev/null 2>&1 || { report nosetup setsid; exit 126; }
 # Without a writable TMPDIR the command writes to the stream itself.
 f="${TMPDIR:-/tmp}/$sandlot_tag"
 # From here on this shell's own stderr is not the command's: busybox sh says "Terminated"
-# there when it reaps a command killed by a signal.
-exec 3<&0 4>&1 5>&2 2>/dev/null
+# there when it reaps a command killed by a signal. Fd 6 is the exec's stderr itself: the
+# ok report goes there, not through a relay, so that it reaches the Engine before any of
+# the command's output can (a relay that runs late would let the other stream's output
+# run ahead, which the client must hold until the report comes).
+exec 3<&0 4>&1 5>&2 6>&2 2>/dev/null
 r=''
 if mkfifo -m 600 "$f.o" "$f.e" 2>/dev/null; then
-  cat <"$f.o" >&4 3<&- & r=$!
-  cat <"$f.e" >&5 3<&- & r="$r $!"
+  cat <"$f.o" >&4 3<&- 6>&- & r=$!
+  cat <"$f.e" >&5 3<&- 6>&- & r="$r $!"
   exec 4>"$f.o" 5>"$f.e"
   rm -f "$f.o" "$f.e" &
 fi
@@ -49,11 +52,11 @@ fi
   # The report, from the command's own session: setsid leaves it the leader. (The
   # report's format is checks.sh's; this new shell does not have it.)
   # shellcheck disable=SC2016
-  exec setsid sh -c 'printf "\036%s:ok:%s\n" "$0" $$ >&2
+  exec setsid sh -c 'printf "\036%s:ok:%s\n" "$0" $$ >&6
 if [ -n "${SANDLOT_PATH+x}" ]; then PATH=$SANDLOT_PATH; unset SANDLOT_PATH; fi
-exec "$@"' "$sandlot_tag" "$@" <&3 >&4 2>&5 3<&- 4>&- 5>&-
+exec "$@" 6>&-' "$sandlot_tag" "$@" <&3 >&4 2>&5 3<&- 4>&- 5>&-
 ) | (
-  exec 3<&- 4>&- >/dev/null
+  exec 3<&- 4>&- 6>&- >/dev/null
   read -r p || exit 255
   kill -STOP $$
   # Until the command is a zombie: first without forking (a short command ends within a
@@ -82,7 +85,7 @@ exec "$@"' "$sandlot_tag" "$@" <&3 >&4 2>&5 3<&- 4>&- 5>&-
   exit $((128 + (w & 127)))
 )
 c=$?
-exec 3<&- 4>&- 5>&- </dev/null
+exec 3<&- 4>&- 5>&- 6>&- </dev/null
 # shellcheck disable=SC2086
 [ -z "$r" ] || wait $r
 exit $c
