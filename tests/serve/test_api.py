@@ -13,6 +13,7 @@ import time
 import httpx
 import pytest
 
+from targets import processes
 from targets.serve import Server
 
 from ._helpers import b64, error_of, sse_events, unb64, wait_status
@@ -321,16 +322,7 @@ def start_server_(workdir: str, **kw: object) -> Server:
 
 def _running(needle: str) -> list[int]:
     """Pids of the processes whose command line holds ``needle``."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if needle.encode() in f.read():
-                        pids.append(int(entry))
-            except OSError:
-                continue  # gone meanwhile
-    return pids
+    return [pid for pid, p in processes().items() if needle.encode() in p.cmdline]
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
